@@ -1,0 +1,11 @@
+"""measureopt: optimal, verified and fair portfolios of energy-transition measures."""
+from .api import describe, load, parse_overrides, solve, write, write_infeasible_summary
+from .case import Case
+from .engine import Result
+from .errors import CaseError, InfeasibleError, MeasureoptError, Problem, SolverError, VerificationError
+
+__all__ = [
+    "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "SolverError",
+    "VerificationError", "describe", "load", "parse_overrides", "solve", "write", "write_infeasible_summary",
+]
+__version__ = "0.1.0"

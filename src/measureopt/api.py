@@ -1,0 +1,77 @@
+"""The public Python API; the command line is a thin layer over these functions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .case import Case, load_case
+from .engine import Result, run_case
+from .errors import InfeasibleError
+from .results import write_infeasible, write_result
+from .settings import deep_merge, parse_assignment, settings_dict
+
+
+def parse_overrides(assignments) -> list[dict]:
+    """`key.path=value` options as override mappings."""
+    return [parse_assignment(a) for a in assignments]
+
+
+def load(case_dir: str | Path, scenario: str | None = None, models: list[Path] | None = None,
+         overrides: list[dict] | dict | None = None) -> Case:
+    """A case loaded with its layers (SPEC 2) and validated (SPEC 3.5); raises CaseError."""
+    if isinstance(overrides, dict):
+        overrides = [overrides]
+    return load_case(case_dir, scenario, [Path(m) for m in models or []], overrides or [])
+
+
+def solve(case: Case, verbose: bool = False) -> Result:
+    """The optimal, verified portfolio; raises InfeasibleError (with an explanation) or SolverError."""
+    try:
+        return run_case(case, verbose)
+    except InfeasibleError as error:
+        error.summary = {"case": case.name, "status": "infeasible", "explanation": error.explanation,
+                         "settings": settings_dict(case.settings)}
+        raise
+
+
+def write(result: Result, out: str | Path, scenario: str | None = None) -> Path:
+    """The result folder of SPEC 6, written atomically."""
+    return write_result(result, Path(out), scenario)
+
+
+def write_infeasible_summary(error: InfeasibleError, out: str | Path, scenario: str | None = None) -> Path:
+    """summary.json of an infeasible run (status infeasible, the explanation, no portfolio)."""
+    return write_infeasible(deep_merge(error.summary or {}, {"scenario": scenario or "base"}), Path(out))
+
+
+def describe(case: Case) -> str:
+    """Size and totals of a case, as `validate` prints them."""
+    munis, mt = case.municipalities, case.measures
+    clusters = munis["cluster"].nunique()
+    cost = float((mt["fixed_capex_eur"] + mt["capex_eur"] * mt["max_units"]).sum())
+    potential = float((mt["co2_reduction_t"] * mt["max_units"]).sum())
+    baseline = float(munis["baseline_emissions_t"].sum())
+    status = mt["status"].value_counts()
+    lines = [
+        f"case: {case.name} ({case.directory})",
+        f"municipalities: {len(munis):,} in {clusters} cluster(s); population {munis['population'].sum():,.0f}",
+        f"measures: {len(mt):,} ({status.get('committed', 0)} committed, {status.get('excluded', 0)} excluded); programmes: {len(case.programmes)}",
+        f"baseline emissions: {baseline:,.0f} t/yr; achieved: {munis['achieved_t'].sum():,.0f} t/yr",
+        f"cost of every candidate unit: EUR {cost:,.0f}; potential abatement {potential:,.0f} t/yr ({potential / baseline:.1%} of baseline)" if baseline else
+        f"cost of every candidate unit: EUR {cost:,.0f}; potential abatement {potential:,.0f} t/yr",
+        f"scenarios: {', '.join(case.source.get('scenarios') or {}) or 'none'}",
+    ]
+    lines += [f"warning: {w}" for w in case.warnings]
+    return "\n".join(lines)
+
+
+def headline(result: Result, out: Path) -> str:
+    """The few lines `solve` prints when it is done."""
+    v = result.verified
+    gap = "" if result.mip_gap is None else f", gap {result.mip_gap:.2e}"
+    lines = [
+        f"{result.status.value}{gap}: {result.objective_name} = {result.objective_value:,.4f}",
+        f"investment EUR {v.investment_eur:,.0f}; abatement {v.annual_abatement_t:,.1f} t/yr; "
+        f"{int(v.measures['selected'].sum())} measures selected; target met: {v.target_met}",
+        f"results written to {out}",
+    ]
+    return "\n".join(lines)

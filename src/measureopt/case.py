@@ -1,0 +1,389 @@
+"""Loading and validating a case directory (SPEC 3) into immutable, typed case data.
+
+Every rule of SPEC 3.5 is checked before any model is built, and every problem is reported at once
+as `file:line: column: what is wrong (value)`.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import CaseError, Problem
+from .settings import Settings, layer, read_yaml, validate_settings
+from .tables import RawTable, read_table
+
+SECTORS = (
+    "municipal_buildings", "tertiary", "residential", "public_lighting",
+    "transport", "local_electricity", "local_heat", "other",
+)
+STATUSES = ("candidate", "committed", "excluded")
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+_ID = re.compile(r"^[^\s\x00-\x1f]+$")
+_ISO2 = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a case table: its kind, whether it is required, its default and its range."""
+
+    name: str
+    kind: str  # id | text | number | bool | enum | year | iso2
+    required: bool = False
+    default: object = None
+    minimum: float | None = None
+    maximum: float | None = None
+    strict_min: bool = False  # "> minimum" instead of ">= minimum"
+    choices: tuple[str, ...] = ()
+
+
+MUNICIPALITY_COLUMNS = (
+    Column("municipality", "id", required=True),
+    Column("name", "text"),
+    Column("cluster", "id"),
+    Column("country", "iso2"),
+    Column("population", "number", required=True, minimum=0, strict_min=True),
+    Column("households", "number", required=True, minimum=0, strict_min=True),
+    Column("vulnerable_households", "number", default=0.0, minimum=0),
+    Column("baseline_emissions_t", "number", required=True, minimum=0),
+    Column("achieved_t", "number", default=0.0),
+    Column("budget_eur", "number", default=np.nan, minimum=0),
+    Column("income_index", "number", default=1.0, minimum=0, strict_min=True),
+)
+
+MEASURE_COLUMNS = (
+    Column("measure", "id", required=True),
+    Column("municipality", "id", required=True),
+    Column("name", "text"),
+    Column("sector", "enum", required=True, choices=SECTORS),
+    Column("unit", "text"),
+    Column("max_units", "number", default=1.0, minimum=0, strict_min=True),
+    Column("min_units", "number", default=0.0, minimum=0),
+    Column("integer", "bool", default=True),
+    Column("capex_eur", "number", required=True, minimum=0),
+    Column("fixed_capex_eur", "number", default=0.0, minimum=0),
+    Column("opex_eur", "number", default=0.0),
+    Column("bill_savings_eur", "number", default=0.0),
+    Column("energy_savings_mwh", "number", default=0.0),
+    Column("renewable_mwh", "number", default=0.0),
+    Column("co2_reduction_t", "number", required=True, minimum=0),
+    Column("lifetime_years", "number", required=True, minimum=0, strict_min=True),
+    Column("households_served", "number", default=0.0, minimum=0),
+    Column("vulnerable_share", "number", default=np.nan, minimum=0, maximum=1),
+    Column("group", "id"),
+    Column("requires", "id"),
+    Column("earliest_year", "year"),
+    Column("status", "enum", default="candidate", choices=STATUSES),
+    Column("programme", "id"),
+)
+
+PROGRAMME_COLUMNS = (
+    Column("programme", "id", required=True),
+    Column("name", "text"),
+    Column("cluster", "id"),
+    Column("min_members", "number", default=2.0, minimum=1),
+    Column("admin_cost_eur", "number", default=0.0, minimum=0),
+    Column("capex_discount", "number", default=0.0, minimum=0, maximum=1),
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case: settings and typed tables, ready to build a model from.
+
+    `municipalities` is indexed by municipality id in file order; `measures` keeps file order and
+    adds `m` (position of its municipality) and `v` (vulnerable share with the blank filled in);
+    `programmes` is indexed by programme id.
+    """
+
+    directory: Path
+    settings: Settings
+    municipalities: pd.DataFrame
+    measures: pd.DataFrame
+    programmes: pd.DataFrame
+    source: dict = field(default_factory=dict, compare=False)  # raw case.yaml, for re-layering
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+
+class _Collector:
+    """Gathers problems of one table; cells are addressed by row positions."""
+
+    def __init__(self, table: RawTable):
+        self.table = table
+        self.problems: list[Problem] = []
+
+    def add(self, rows: np.ndarray, column: str, message: str, values=None) -> None:
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        for k, row in enumerate(rows[:200]):
+            value = None if values is None else (values[k] if not np.isscalar(values) else values)
+            self.problems.append(Problem(self.table.label, int(self.table.lines[row]), column, message, value))
+
+
+def _typed_column(col: Column, text: pd.Series, out: _Collector) -> pd.Series:
+    """One column parsed into its type, blanks filled with the default; problems collected."""
+    cells = text.astype(str).str.strip()
+    blank = (cells == "").to_numpy()
+    if col.required and blank.any():
+        out.add(blank, col.name, "required value is blank")
+    if col.kind in ("id", "text"):
+        if col.kind == "id":
+            bad = ~blank & ~cells.str.match(_ID).to_numpy()
+            out.add(bad, col.name, "ids may not contain spaces or control characters", [repr(v) for v in text[bad]])
+            cells = cells.where(~blank, None) if not col.required else cells
+        return cells.where(~blank, None) if col.kind == "text" else cells
+    if col.kind == "enum":
+        bad = ~blank & ~cells.isin(col.choices).to_numpy()
+        for row in np.flatnonzero(bad):
+            hint = difflib.get_close_matches(cells.iat[row], col.choices, n=1)
+            message = "must be one of " + ", ".join(col.choices) + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            out.add(np.array([row]), col.name, message, cells.iat[row])
+        return cells.where(~blank, col.default)
+    if col.kind == "bool":
+        lowered = cells.str.lower()
+        bad = ~blank & ~lowered.isin(_TRUE | _FALSE).to_numpy()
+        out.add(bad, col.name, "must be true or false", cells[bad].tolist())
+        return pd.Series(np.where(blank, col.default, lowered.isin(_TRUE).to_numpy()), index=text.index, dtype=bool)
+    if col.kind == "iso2":
+        bad = ~blank & ~cells.str.match(_ISO2).to_numpy()
+        out.add(bad, col.name, "must be an ISO 3166 alpha-2 code such as ES", cells[bad].tolist())
+        return cells.where(~blank, None)
+    numbers = pd.to_numeric(cells.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
+    not_number = ~blank & np.isnan(numbers) & ~cells.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
+    out.add(not_number, col.name, "must be a number", cells[not_number].tolist())
+    not_finite = ~blank & ~not_number & ~np.isfinite(numbers)
+    out.add(not_finite, col.name, "must be a finite number", cells[not_finite].tolist())
+    ok = ~blank & np.isfinite(numbers)
+    if col.kind == "year":
+        bad = ok & (numbers != np.round(numbers))
+        out.add(bad, col.name, "must be a whole year", cells[bad].tolist())
+    if col.minimum is not None:
+        low = ok & ((numbers <= col.minimum) if col.strict_min else (numbers < col.minimum))
+        op = ">" if col.strict_min else ">="
+        out.add(low, col.name, f"must be {op} {col.minimum:g}", cells[low].tolist())
+    if col.maximum is not None:
+        high = ok & (numbers > col.maximum)
+        out.add(high, col.name, f"must be <= {col.maximum:g}", cells[high].tolist())
+    default = np.nan if col.default is None else col.default
+    return pd.Series(np.where(blank | ~np.isfinite(numbers), default, numbers), index=text.index, dtype=float)
+
+
+def _parse_table(table: RawTable, columns: tuple[Column, ...], out: _Collector) -> pd.DataFrame:
+    """A raw table typed column by column; unknown and missing columns reported."""
+    known = {c.name: c for c in columns}
+    for position, name in enumerate(table.frame.columns):
+        if name not in known:
+            hint = difflib.get_close_matches(name, list(known), n=1)
+            message = "unknown column" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            out.problems.append(Problem(table.label, table.header_line, name or f"column {position + 1}", message))
+    duplicated = table.frame.columns[table.frame.columns.duplicated()]
+    for name in duplicated:
+        out.problems.append(Problem(table.label, table.header_line, name, "column appears twice"))
+    typed = {}
+    blank = pd.Series([""] * len(table.frame), index=table.frame.index, dtype=object)
+    for col in columns:
+        if col.name not in table.frame.columns:
+            if col.required:
+                out.problems.append(Problem(table.label, table.header_line, col.name, "required column is missing"))
+            text = blank
+        elif col.name in duplicated:
+            text = table.frame.loc[:, col.name].iloc[:, 0]
+        else:
+            text = table.frame[col.name]
+        typed[col.name] = _typed_column(col, text.fillna(""), out)
+    return pd.DataFrame(typed, index=table.frame.index)
+
+
+def _unique(frame: pd.DataFrame, column: str, out: _Collector) -> None:
+    ids = frame[column]
+    dup = (ids.duplicated(keep="first") & ids.notna() & (ids != "")).to_numpy()
+    out.add(dup, column, "duplicate id", ids[dup].tolist())
+
+
+def _exists(frame: pd.DataFrame, column: str, known, out: _Collector, what: str) -> np.ndarray:
+    values = frame[column]
+    dangling = (values.notna() & (values != "") & ~values.isin(known)).to_numpy()
+    for row in np.flatnonzero(dangling):
+        hint = difflib.get_close_matches(str(values.iat[row]), [str(k) for k in known], n=1)
+        message = f"unknown {what}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        out.add(np.array([row]), column, message, values.iat[row])
+    return dangling
+
+
+def _check_municipalities(frame: pd.DataFrame, out: _Collector) -> None:
+    _unique(frame, "municipality", out)
+    too_many = (frame["vulnerable_households"] > frame["households"]).to_numpy()
+    out.add(too_many, "vulnerable_households", "must be <= households", frame["vulnerable_households"][too_many].tolist())
+
+
+def _check_measures(frame: pd.DataFrame, munis: pd.DataFrame, programmes: pd.DataFrame, out: _Collector) -> None:
+    _unique(frame, "measure", out)
+    _exists(frame, "municipality", set(munis["municipality"]), out, "municipality")
+    _exists(frame, "programme", set(programmes["programme"]), out, "programme")
+    inverted = (frame["min_units"] > frame["max_units"]).to_numpy()
+    out.add(inverted, "min_units", "must be <= max_units", frame["min_units"][inverted].tolist())
+    integer = frame["integer"].to_numpy(dtype=bool)
+    for col in ("max_units", "min_units"):
+        fractional = integer & (frame[col].to_numpy() != np.round(frame[col].to_numpy()))
+        out.add(fractional, col, "must be a whole number for an integer measure (integer is true)", frame[col][fractional].tolist())
+    # groups stay inside one municipality
+    grouped = frame[frame["group"].notna()]
+    spans = grouped.groupby("group")["municipality"].nunique()
+    for group in spans.index[spans > 1]:
+        rows = np.flatnonzero((frame["group"] == group).to_numpy())
+        owners = sorted(frame["municipality"].iloc[rows].unique())
+        out.add(rows[1:2] if len(rows) > 1 else rows, "group", f"group spans municipalities {', '.join(owners)}", group)
+    # prerequisites: existing, same municipality, not self, no cycles
+    ids = frame["measure"]
+    position = pd.Series(np.arange(len(frame)), index=ids.where(~ids.duplicated(), None))
+    position = position[position.index.notna()]
+    has_req = frame["requires"].notna().to_numpy()
+    dangling = _exists(frame, "requires", set(ids), out, "measure")
+    linked = has_req & ~dangling
+    req_pos = np.full(len(frame), -1)
+    req_pos[linked] = position.reindex(frame["requires"][linked]).to_numpy()
+    linked &= req_pos >= 0
+    other = np.zeros(len(frame), bool)
+    other[linked] = frame["municipality"].to_numpy()[req_pos[linked]] != frame["municipality"].to_numpy()[linked]
+    out.add(other, "requires", "must name a measure of the same municipality", frame["requires"][other].tolist())
+    for row in _cycle_rows(req_pos):
+        out.add(np.array([row]), "requires", "prerequisites form a cycle", frame["requires"].iat[row])
+
+
+def _cycle_rows(req_pos: np.ndarray) -> list[int]:
+    """Rows on a cycle of the prerequisite graph (each row has at most one prerequisite)."""
+    state = np.zeros(len(req_pos), np.int8)  # 0 new, 1 on path, 2 done
+    on_cycle: list[int] = []
+    for start in np.flatnonzero(req_pos >= 0):
+        path = []
+        node = start
+        while node >= 0 and state[node] == 0:
+            state[node] = 1
+            path.append(node)
+            node = req_pos[node]
+        if node >= 0 and state[node] == 1:
+            on_cycle.extend(path[path.index(node):])
+        state[path] = 2
+    return sorted(int(r) for r in on_cycle)
+
+
+def _check_programmes(frame: pd.DataFrame, clusters: set, out: _Collector) -> None:
+    _unique(frame, "programme", out)
+    _exists(frame, "cluster", clusters, out, "cluster")
+    fractional = (frame["min_members"] != np.round(frame["min_members"])).to_numpy()
+    out.add(fractional, "min_members", "must be a whole number", frame["min_members"][fractional].tolist())
+
+
+def _check_settings(settings: Settings, source: dict, munis: pd.DataFrame) -> list[Problem]:
+    """Cross-checks of settings against the tables (clusters, scopes, periods)."""
+    problems = []
+    clusters = set(munis["cluster"].dropna())
+    lines = getattr(source, "lines", {})
+    if settings.budget is not None:
+        for cluster in settings.budget.cluster_eur:
+            if cluster not in clusters:
+                hint = difflib.get_close_matches(cluster, sorted(clusters), n=1)
+                message = "unknown cluster" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                problems.append(Problem("case.yaml", lines.get("budget"), "budget.cluster_eur", message, cluster))
+    if settings.target is not None and settings.target.scope == "cluster":
+        for muni in munis.loc[munis["cluster"].isna(), "municipality"]:
+            problems.append(Problem("case.yaml", lines.get("target"), "target.scope", f"scope cluster, but municipality {muni} has no cluster", "cluster"))
+    if settings.periods is not None:
+        years = set(settings.periods.years)
+        for key in ("trajectory", "budget_eur"):
+            for year in getattr(settings.periods, key):
+                if year not in years:
+                    problems.append(Problem("case.yaml", lines.get("periods"), f"periods.{key}", "year is not in periods.years", year))
+    return problems
+
+
+def load_case(
+    case_dir: str | Path,
+    scenario: str | None = None,
+    presets: list[Path] = (),  # type: ignore[assignment]
+    overrides: list[dict] = (),  # type: ignore[assignment]
+) -> Case:
+    """The case directory read, layered (SPEC 2) and validated (SPEC 3.5); raises CaseError."""
+    directory = Path(case_dir)
+    if not directory.is_dir():
+        raise CaseError([Problem(str(directory), None, "-", "case directory not found")])
+    source = read_yaml(directory / "case.yaml")
+    settings = layer(source, presets, scenario, overrides)
+    for name in (source.get("scenarios") or {}):
+        if name != scenario:
+            layer(source, (), name, ())  # every scenario must be valid, not only the one run
+    problems: list[Problem] = []
+    tables = {}
+    for key, columns in (("municipalities", MUNICIPALITY_COLUMNS), ("measures", MEASURE_COLUMNS), ("programmes", PROGRAMME_COLUMNS)):
+        spec = getattr(settings.tables, key)
+        path = directory / spec.partition(" sheet=")[0].partition("sheet=")[0].strip()
+        if key == "programmes" and not path.exists():
+            tables[key] = pd.DataFrame({c.name: pd.Series(dtype=object if c.kind in ("id", "text", "enum") else float) for c in columns})
+            continue
+        try:
+            raw = read_table(directory, spec, key)
+        except CaseError as exc:
+            problems.extend(exc.problems)
+            continue
+        except FileNotFoundError:
+            problems.append(Problem(spec, None, "-", f"{key} table not found"))
+            continue
+        out = _Collector(raw)
+        tables[key] = (_parse_table(raw, columns, out), out)
+    if len(tables) < 3 or problems:
+        raise CaseError(problems)
+    munis, munis_out = tables["municipalities"]
+    measures, measures_out = tables["measures"]
+    programmes, programmes_out = tables["programmes"] if isinstance(tables["programmes"], tuple) else (tables["programmes"], None)
+    if len(munis) == 0:
+        munis_out.problems.append(Problem(munis_out.table.label, 2, "-", "no municipalities"))
+    _check_municipalities(munis, munis_out)
+    if programmes_out is not None:
+        _check_programmes(programmes, set(munis["cluster"].dropna()), programmes_out)
+    _check_measures(measures, munis, programmes, measures_out)
+    problems = munis_out.problems + measures_out.problems + (programmes_out.problems if programmes_out else [])
+    problems += _check_settings(settings, source, munis)
+    if problems:
+        raise CaseError(problems)
+    return _assemble(directory, settings, source, munis, measures, programmes)
+
+
+def _assemble(directory, settings, source, munis, measures, programmes) -> Case:
+    """Typed tables joined into the immutable case (positions, filled vulnerable shares)."""
+    munis = munis.set_index("municipality", drop=False)
+    munis.index.name = None
+    position = pd.Series(np.arange(len(munis)), index=munis.index)
+    measures = measures.reset_index(drop=True)
+    measures["m"] = position.reindex(measures["municipality"]).to_numpy()
+    muni_share = (munis["vulnerable_households"] / munis["households"]).to_numpy()
+    measures["v"] = measures["vulnerable_share"].fillna(pd.Series(muni_share[measures["m"].to_numpy()])).to_numpy()
+    programmes = programmes.set_index("programme", drop=False)
+    programmes.index.name = None
+    warnings = _warnings(measures)
+    for frame in (munis, measures, programmes):
+        frame.flags.allows_duplicate_labels = True
+    return Case(directory, settings, munis, measures, programmes, source, tuple(warnings))
+
+
+def _warnings(measures: pd.DataFrame) -> list[str]:
+    """Legal but suspicious input: measures that require an excluded measure can never be selected."""
+    excluded = set(measures.loc[measures["status"] == "excluded", "measure"])
+    blocked = measures[measures["requires"].isin(excluded)]
+    return [f"measure {m} requires excluded measure {r}: it can never be selected" for m, r in zip(blocked["measure"], blocked["requires"])]
+
+
+def with_settings(case: Case, **changes) -> Case:
+    """The same case under other settings (used by scenario runs and the maxmin stages)."""
+    merged = case.settings.model_dump()
+    for key, value in changes.items():
+        merged[key] = value
+    settings = validate_settings(merged, case.source)
+    return Case(case.directory, settings, case.municipalities, case.measures, case.programmes, case.source, case.warnings)

@@ -1,0 +1,108 @@
+"""The `measureopt` command line: a thin layer over the library (SPEC 5).
+
+Typed errors become messages and exit codes here and nowhere else: 2 invalid input or usage,
+3 infeasible, 4 no solution or solver failure.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import api
+from .errors import CaseError, InfeasibleError, MeasureoptError
+
+
+class _Progress:
+    """A one-line live status on a terminal; silent with --quiet or when not a terminal."""
+
+    def __init__(self, quiet: bool):
+        self.live = not quiet and sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        if self.live:
+            click.echo(f"\r\033[K[{time.perf_counter() - self.started:6.1f}s] {stage}", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.live:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+def _fail(error: MeasureoptError) -> None:
+    if isinstance(error, CaseError):
+        click.echo(f"invalid case: {len(error.problems)} problem(s)", err=True)
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+    elif isinstance(error, InfeasibleError):
+        for line in error.explanation:
+            click.echo(line, err=True)
+    else:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="measureopt")
+def main() -> None:
+    """Optimal, verified and fair portfolios of energy-transition measures for municipalities."""
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+def validate(case: Path) -> None:
+    """Check CASE and print its size and totals.
+
+    Example: measureopt validate cases/rural-cluster
+    """
+    try:
+        loaded = api.load(case)
+    except MeasureoptError as error:
+        _fail(error)
+    click.echo(api.describe(loaded))
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scenario", "-s", help="scenario of case.yaml to apply")
+@click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="formulation preset (YAML), e.g. models/justice40.yaml; repeatable, in order")
+@click.option("--set", "assignments", multiple=True, metavar="KEY.PATH=VALUE", help="override one setting; repeatable")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="results folder [default: results/<case>/<scenario or base>]")
+@click.option("--quiet", "-q", is_flag=True, help="no progress line")
+@click.option("--verbose", "-v", is_flag=True, help="show the HiGHS log")
+def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...],
+          out: Path | None, quiet: bool, verbose: bool) -> None:
+    """Optimise CASE and write summary.json, portfolio.csv and municipalities.csv.
+
+    Example: measureopt solve cases/rural-cluster --scenario justice40 --set solver.mip_gap=1e-4
+    """
+    progress = _Progress(quiet)
+    out = out or Path("results") / case.resolve().name / (scenario or "base")
+    try:
+        progress("loading and validating the case")
+        loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
+        progress("building and solving the model")
+        result = api.solve(loaded, verbose=verbose)
+        progress("writing results")
+        api.write(result, out, scenario)
+    except InfeasibleError as error:
+        progress.done()
+        api.write_infeasible_summary(error, out, scenario)
+        _fail(error)
+    except MeasureoptError as error:
+        progress.done()
+        _fail(error)
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    progress.done()
+    click.echo(api.headline(result, out))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,163 @@
+"""The solve pipeline: case -> formulation -> HiGHS -> portfolio -> verification -> result.
+
+Reads as the SPEC does: build, (maxmin stage 1), solve, explain if infeasible, verify, find the
+binding requirements with their shadow prices.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .case import Case
+from .errors import InfeasibleError, SolverError, VerificationError
+from .formulation import REQUIREMENTS, Formulation, build, objective_vector
+from .infeasibility import explain
+from .solver import SolveResult, SolverSettings, Status, fixed_integer_duals, solve
+from .verify import Portfolio, Verified, verify
+
+SENSES = {"max_abatement": "max", "max_cumulative_abatement": "max", "min_investment": "min",
+          "min_net_cost": "min", "max_weighted_benefit": "max"}
+
+
+@dataclass
+class Result:
+    """A solved, verified case: status, objective, verified figures, portfolio and timings."""
+
+    case: Case
+    status: Status
+    objective_name: str
+    objective_value: float
+    mip_gap: float | None
+    portfolio: Portfolio
+    verified: Verified
+    binding: list[dict]
+    build_seconds: float
+    solve_seconds: float
+    variables: int
+    constraints: int
+    maxmin_t: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sense(self) -> str:
+        return SENSES[self.objective_name]
+
+
+def solver_settings(case: Case, verbose: bool = False) -> SolverSettings:
+    """The solver options of a case's settings."""
+    s = case.settings.solver
+    return SolverSettings(s.mip_gap, s.time_limit_s, s.threads, s.seed, verbose)
+
+
+def portfolio_from(form: Formulation, x: np.ndarray) -> Portfolio:
+    """The decision read from a solver vector: integers rounded, tiny values cleaned."""
+    cols = form.cols
+    integer = form.integrality
+    clean = np.where(integer, np.round(x), x)
+    clean = np.clip(clean, form.col_lower, form.col_upper)
+    clean[np.abs(clean) < 1e-9] = 0.0
+    units = clean[cols.u]
+    selected = clean[cols.y] > 0.5
+    through = np.zeros(len(units))
+    has_w = cols.w >= 0
+    through[has_w] = np.minimum(clean[cols.w[has_w]], units[has_w])
+    case = form.case
+    prog_ids = case.programmes.index.to_numpy()
+    running = frozenset(prog_ids[clean[cols.z] > 0.5]) if len(cols.z) else frozenset()
+    munis = case.municipalities.index.to_numpy()
+    member = clean[cols.pi] > 0.5 if len(cols.pi) else np.zeros(0, bool)
+    members = frozenset(zip(munis[cols.pi_m[member]], prog_ids[cols.pi_p[member]]))
+    return Portfolio(units, selected, through, running, members)
+
+
+def objective_value(case: Case, name: str, v: Verified) -> float:
+    """The objective recomputed from verified figures (SPEC 4.4)."""
+    if name == "max_abatement":
+        return v.annual_abatement_t
+    if name == "min_investment":
+        return v.investment_eur
+    if name == "min_net_cost":
+        return v.eac_eur
+    weights = case.settings.weights
+    omega = case.municipalities["income_index"].to_numpy() ** (-weights.equity_elasticity)
+    mt = case.measures
+    factor = omega[mt["m"].to_numpy()] * (1 + weights.vulnerable_bonus * mt["v"].to_numpy())
+    return float(np.sum(factor * v.measures["benefit"].to_numpy()))
+
+
+def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
+    """Solve; raise the typed error when there is nothing to report."""
+    result = solve(form, options, objective)
+    if result.status == Status.INFEASIBLE:
+        raise InfeasibleError(explain(form, options))
+    if result.status == Status.INTERRUPTED:
+        raise KeyboardInterrupt
+    if not result.status.has_solution:
+        raise SolverError(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s")
+    return result
+
+
+def _checked(case: Case, form: Formulation, x: np.ndarray, floor: float | None) -> tuple[Portfolio, Verified]:
+    portfolio = portfolio_from(form, x)
+    verified = verify(case, portfolio, floor)
+    if verified.violations:
+        raise VerificationError("the solver's portfolio breaks the input's constraints (a bug in measureopt):\n  "
+                                + "\n  ".join(verified.violations))
+    return portfolio, verified
+
+
+def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | None) -> list[dict]:
+    """Planner-facing rows at their bound, with shadow prices (objective change per unit of bound)."""
+    activity = form.matrix @ x
+    found = []
+    for row in np.flatnonzero(np.isin(form.row_family, REQUIREMENTS)):
+        lower, upper = form.row_lower[row], form.row_upper[row]
+        tol = 1e-6 * max(1.0, abs(lower) if np.isfinite(lower) else 0.0, abs(upper) if np.isfinite(upper) else 0.0)
+        at_lower = np.isfinite(lower) and abs(activity[row] - lower) <= tol
+        at_upper = np.isfinite(upper) and abs(activity[row] - upper) <= tol
+        if not (at_lower or at_upper):
+            continue
+        found.append({
+            "constraint": str(form.row_family[row]), "key": str(form.row_key[row]),
+            "bound": float(lower if at_lower else upper), "activity": float(activity[row]),
+            "shadow_price": None if duals is None else float(duals[row]) + 0.0,
+        })
+    return found
+
+
+def run_case(case: Case, verbose: bool = False) -> Result:
+    """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5)."""
+    options = solver_settings(case, verbose)
+    started = time.perf_counter()
+    form = build(case)
+    build_seconds = time.perf_counter() - started
+    solve_seconds = 0.0
+    maxmin_t = None
+    floor = None
+    if case.settings.justice.maxmin:
+        stage1_objective, _ = objective_vector(case, form.cols, "maxmin_t", np.zeros(len(case.measures)))
+        stage1 = _solved(replace(form, sense=-1), options, stage1_objective)
+        solve_seconds += stage1.seconds
+        _, first = _checked(case, form, stage1.x, None)
+        maxmin_t = first.min_per_capita
+        floor = maxmin_t * (1 - case.settings.justice.maxmin_tolerance)
+        lower = form.col_lower.copy()
+        lower[form.cols.t] = floor * (1 - 1e-9)
+        form = replace(form, col_lower=lower)
+    result = _solved(form, options)
+    solve_seconds += result.seconds
+    portfolio, verified = _checked(case, form, result.x, floor)
+    value = objective_value(case, form.objective_name, verified)
+    if abs(value - result.objective) > 1e-6 * max(1.0, abs(value)):
+        raise VerificationError(f"objective recomputed from the tables ({value:.6f}) differs from the solver's ({result.objective:.6f})")
+    duals = fixed_integer_duals(form, result.x)
+    return Result(
+        case=case, status=result.status, objective_name=form.objective_name, objective_value=value,
+        mip_gap=result.mip_gap, portfolio=portfolio, verified=verified,
+        binding=binding_requirements(form, result.x, duals), build_seconds=build_seconds,
+        solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
+        notes=list(case.warnings),
+    )
+

@@ -1,0 +1,515 @@
+"""The mixed-integer program of SPEC 4 (one period), built as arrays from index sets.
+
+This module is the single source of truth of the formulation: it turns a validated `Case` into
+column bounds, integrality, a sparse constraint matrix (CSR) with row bounds, and objective
+vectors. Every constraint family is one function whose docstring gives its math with the SPEC's
+symbols. The arrays are handed to HiGHS directly (`solver.py`) or to Pyomo (`pyomo_model.py`).
+
+Symbols -> code: u_j `cols.u`, y_j `cols.y` (equal to `cols.u` for a yes/no measure, where
+u_j = y_j), w_j `cols.w`, z_P `cols.z`, pi_mP `cols.pi`, B_m `cols.benefit`, B `cols.benefit_total`,
+t `cols.t`; c_j capex_eur, f_j fixed_capex_eur, o_j opex_eur, s_j bill_savings_eur,
+a_j co2_reduction_t, L_j lifetime_years, h_j households_served, v_j `v`, U_j max_units,
+N_j min_units, d_P capex_discount.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .case import Case
+from .errors import CaseError, Problem
+
+INF = np.inf
+
+#: Row families that are planner-facing requirements (reported as binding, relaxed when infeasible).
+REQUIREMENTS = (
+    "budget_total", "budget_cluster", "budget_municipality",
+    "target_joint", "target_cluster", "target_each",
+    "vulnerable_share", "population_floor", "gini_max", "maxmin",
+)
+
+
+def crf(rate: float, years) -> np.ndarray:
+    """Capital recovery factor CRF(r, L) = r(1+r)^L / ((1+r)^L - 1), and 1/L when r = 0."""
+    years = np.asarray(years, dtype=float)
+    if rate == 0:
+        return 1.0 / years
+    growth = (1.0 + rate) ** years
+    return rate * growth / (growth - 1.0)
+
+
+@dataclass
+class Columns:
+    """Column positions of every variable family, and the column bounds and types."""
+
+    lower: list = field(default_factory=list)
+    upper: list = field(default_factory=list)
+    integer: list = field(default_factory=list)
+    kinds: list = field(default_factory=list)
+    count: int = 0
+    u: np.ndarray = None
+    y: np.ndarray = None
+    own_y: np.ndarray = None  # measures with a selection column of their own
+    w: np.ndarray = None  # -1 where the measure cannot be bought through a programme
+    z: np.ndarray = None
+    pi: np.ndarray = None
+    pi_m: np.ndarray = None
+    pi_p: np.ndarray = None
+    benefit: np.ndarray | None = None
+    benefit_total: int = -1
+    gini_pairs: np.ndarray | None = None
+    t: int = -1
+
+    def add(self, kind: str, lower, upper, integer) -> np.ndarray:
+        """A block of new columns; returns their positions."""
+        lower = np.atleast_1d(np.asarray(lower, dtype=float))
+        n = len(lower)
+        upper = np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy()
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (n,)).copy())
+        self.kinds.append(np.full(n, kind, dtype=object))
+        positions = np.arange(self.count, self.count + n)
+        self.count += n
+        return positions
+
+
+@dataclass
+class Rows:
+    """Constraint rows accumulated as (row, column, value) triplets with row bounds."""
+
+    rows: list = field(default_factory=list)
+    cols: list = field(default_factory=list)
+    vals: list = field(default_factory=list)
+    lower: list = field(default_factory=list)
+    upper: list = field(default_factory=list)
+    family: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    count: int = 0
+
+    def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
+        """A block of rows: `row` are positions inside the block (0..len(keys)-1)."""
+        keys = np.asarray(keys, dtype=object)
+        n = len(keys)
+        self.rows.append(np.asarray(row, dtype=np.int64) + self.count)
+        self.cols.append(np.asarray(col, dtype=np.int64))
+        self.vals.append(np.asarray(val, dtype=float))
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
+        self.family.append(np.full(n, family, dtype=object))
+        self.keys.append(keys)
+        positions = np.arange(self.count, self.count + n)
+        self.count += n
+        return positions
+
+
+@dataclass
+class Formulation:
+    """The MIP as arrays: min/max c.x s.t. row_lower <= A x <= row_upper, col bounds, integrality."""
+
+    case: Case
+    cols: Columns
+    matrix: sp.csr_matrix
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integrality: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    row_family: np.ndarray
+    row_key: np.ndarray
+    objective: np.ndarray
+    sense: int  # +1 minimise, -1 maximise
+    objective_name: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """A linear expression per measure: coefficients on u_j, y_j and w_j."""
+
+    u: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+
+    def scaled(self, factor) -> "Coefficients":
+        return Coefficients(self.u * factor, self.y * factor, self.w * factor)
+
+
+def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray):
+    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0)."""
+    parts_r, parts_c, parts_v = [], [], []
+    for positions, values in ((cols.u, coef.u), (cols.y, coef.y), (cols.w, coef.w)):
+        keep = (group >= 0) & (values != 0) & (positions >= 0)
+        parts_r.append(group[keep])
+        parts_c.append(positions[keep])
+        parts_v.append(values[keep])
+    return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of a column (-1 for missing) and the ids in code order (first appearance)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniques)
+
+
+# --- derived per-measure quantities (SPEC 4.2) ------------------------------------------------
+
+def investment(case: Case, discount: np.ndarray) -> Coefficients:
+    """I_j = f_j y_j + c_j u_j - d_P(j) c_j w_j."""
+    m = case.measures
+    capex = m["capex_eur"].to_numpy()
+    return Coefficients(capex, m["fixed_capex_eur"].to_numpy(), -discount * capex)
+
+
+def abatement(case: Case) -> Coefficients:
+    """A_j = a_j u_j."""
+    a = case.measures["co2_reduction_t"].to_numpy()
+    return Coefficients(a, np.zeros_like(a), np.zeros_like(a))
+
+
+def net_cost(case: Case, discount: np.ndarray) -> Coefficients:
+    """EAC_j = CRF(r,L_j)(f_j y_j + c_j u_j - d c_j w_j) + (o_j - s_j) u_j."""
+    m = case.measures
+    factor = crf(case.settings.economics.discount_rate, m["lifetime_years"].to_numpy())
+    inv = investment(case, discount).scaled(factor)
+    return Coefficients(inv.u + m["opex_eur"].to_numpy() - m["bill_savings_eur"].to_numpy(), inv.y, inv.w)
+
+
+def benefit(case: Case) -> Coefficients:
+    """b_j u_j by justice.benefit: a_j | c_j | s_j | h_j; for `investment`, f_j y_j + c_j u_j."""
+    m = case.measures
+    kind = case.settings.justice.benefit
+    column = {"abatement": "co2_reduction_t", "investment": "capex_eur", "bill_savings": "bill_savings_eur", "households": "households_served"}[kind]
+    per_unit = m[column].to_numpy()
+    fixed = m["fixed_capex_eur"].to_numpy() if kind == "investment" else np.zeros(len(m))
+    return Coefficients(per_unit, fixed, np.zeros(len(m)))
+
+
+def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
+    """d_P(j) for measures that can be bought through their programme, else 0."""
+    d = case.programmes["capex_discount"].reindex(case.measures["programme"]).to_numpy(dtype=float)
+    return np.where(eligible, np.nan_to_num(d), 0.0)
+
+
+def programme_eligible(case: Case) -> np.ndarray:
+    """Measures whose programme exists and admits their municipality (programme cluster)."""
+    m = case.measures
+    has = m["programme"].notna().to_numpy()
+    prog_cluster = case.programmes["cluster"].reindex(m["programme"]).to_numpy(dtype=object)
+    muni_cluster = case.municipalities["cluster"].to_numpy(dtype=object)[m["m"].to_numpy()]
+    open_to_all = pd.isna(prog_cluster)
+    return has & (open_to_all | (prog_cluster == muni_cluster))
+
+
+# --- variables (SPEC 4.1) ---------------------------------------------------------------------
+
+def add_measure_columns(case: Case, cols: Columns) -> None:
+    """u_j in [0, U_j] (integer where `integer`), y_j in {0,1}; committed u_j = U_j, excluded u_j = 0.
+
+    A yes/no measure (integer, U_j = 1) needs no separate y_j: there u_j = y_j.
+    """
+    m = case.measures
+    upper = m["max_units"].to_numpy()
+    integer = m["integer"].to_numpy(dtype=bool)
+    status = m["status"].to_numpy()
+    committed, excluded = status == "committed", status == "excluded"
+    lower = np.where(committed, upper, 0.0)
+    cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
+    own = ~(integer & (upper == 1))
+    cols.own_y = own
+    y_own = cols.add("y", committed[own].astype(float), np.where(excluded[own], 0.0, 1.0), True)
+    cols.y = cols.u.copy()
+    cols.y[own] = y_own
+
+
+def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
+    """u_j <= U_j y_j ; u_j >= N_j y_j ; y_j <= u_j when integer (no empty selection)."""
+    m = case.measures
+    own = np.flatnonzero(cols.own_y)
+    upper, minimum = m["max_units"].to_numpy()[own], m["min_units"].to_numpy()[own]
+    integer = m["integer"].to_numpy(dtype=bool)[own]
+    u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()[own]
+    k = np.arange(len(own))
+    rows.add("link_max_units", ids, np.r_[k, k], np.r_[u, y], np.r_[np.ones(len(k)), -upper], -INF, 0.0)
+    need_min = minimum > 0
+    kk = np.arange(need_min.sum())
+    rows.add("link_min_units", ids[need_min], np.r_[kk, kk], np.r_[u[need_min], y[need_min]],
+             np.r_[np.ones(len(kk)), -minimum[need_min]], 0.0, INF)
+    ki = np.arange(integer.sum())
+    rows.add("link_selected", ids[integer], np.r_[ki, ki], np.r_[y[integer], u[integer]],
+             np.r_[np.ones(len(ki)), -np.ones(len(ki))], -INF, 0.0)
+
+
+def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> None:
+    """w_j in [0, U_j] for eligible measures; z_P in {0,1}; pi_mP in {0,1} per candidate member."""
+    m = case.measures
+    cols.w = np.full(len(m), -1, dtype=np.int64)
+    cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
+    cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
+    pairs = m.loc[eligible, ["m", "programme"]].drop_duplicates()
+    cols.pi_m = pairs["m"].to_numpy(dtype=np.int64)
+    cols.pi_p = case.programmes.index.get_indexer(pairs["programme"])
+    cols.pi = cols.add("pi", np.zeros(len(pairs)), 1.0, True)
+
+
+def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray) -> None:
+    """w_j <= u_j ; w_j <= U_j pi_m(j)P ; pi_mP <= sum_{j of m in P} y_j ; pi_mP <= z_P ;
+    sum_m pi_mP >= min_members_P z_P.
+    """
+    m = case.measures
+    j = np.flatnonzero(eligible)
+    ids = m["measure"].to_numpy()[j]
+    k = np.arange(len(j))
+    ones = np.ones(len(j))
+    rows.add("programme_units", ids, np.r_[k, k], np.r_[cols.w[j], cols.u[j]], np.r_[ones, -ones], -INF, 0.0)
+    pair_of = pd.MultiIndex.from_arrays([cols.pi_m, cols.pi_p]).get_indexer(
+        pd.MultiIndex.from_arrays([m["m"].to_numpy()[j], case.programmes.index.get_indexer(m["programme"].to_numpy()[j])]))
+    rows.add("programme_member_units", ids, np.r_[k, k], np.r_[cols.w[j], cols.pi[pair_of]],
+             np.r_[ones, -m["max_units"].to_numpy()[j]], -INF, 0.0)
+    munis = case.municipalities.index.to_numpy()
+    pair_keys = [f"{munis[a]}/{case.programmes.index[b]}" for a, b in zip(cols.pi_m, cols.pi_p)]
+    q = np.arange(len(cols.pi))
+    rows.add("programme_member_selected", pair_keys, np.r_[q, pair_of], np.r_[cols.pi, cols.y[j]],
+             np.r_[np.ones(len(q)), -ones], -INF, 0.0)
+    rows.add("programme_member_runs", pair_keys, np.r_[q, q], np.r_[cols.pi, cols.z[cols.pi_p]],
+             np.r_[np.ones(len(q)), -np.ones(len(q))], -INF, 0.0)
+    p = np.arange(len(case.programmes))
+    rows.add("programme_min_members", case.programmes.index.to_numpy(), np.r_[cols.pi_p, p],
+             np.r_[cols.pi, cols.z], np.r_[np.ones(len(q)), -case.programmes["min_members"].to_numpy()], 0.0, INF)
+
+
+# --- constraints (SPEC 4.3) -------------------------------------------------------------------
+
+def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
+    """sum over a group's measures of y_j <= 1."""
+    codes, groups = _codes(case.measures["group"])
+    size = np.bincount(codes[codes >= 0], minlength=len(groups))
+    member = (codes >= 0) & (np.r_[size, 0][codes] > 1)
+    renumber = np.cumsum(size > 1) - 1
+    keys = [g for g, s in zip(groups, size) if s > 1]
+    rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(member.sum()), -INF, 1.0)
+
+
+def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
+    """y_j <= y_requires(j)."""
+    m = case.measures
+    has = m["requires"].notna().to_numpy()
+    j = np.flatnonzero(has)
+    req = pd.Index(m["measure"]).get_indexer(m["requires"].to_numpy()[j])
+    k = np.arange(len(j))
+    rows.add("requires", m["measure"].to_numpy()[j], np.r_[k, k], np.r_[cols.y[j], cols.y[req]],
+             np.r_[np.ones(len(j)), -np.ones(len(j))], -INF, 0.0)
+
+
+def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
+    """I <= total_eur ; I_m <= budget_eur_m ; cluster investment <= cluster_eur_c.
+
+    Admin costs of running programmes count in I and in their own cluster's investment only.
+    """
+    budget = case.settings.budget
+    admin = case.programmes["admin_cost_eur"].to_numpy()
+    if budget is not None and budget.total_eur is not None:
+        r, c, v = _measure_triplets(cols, inv, np.zeros(len(case.measures), np.int64))
+        rows.add("budget_total", ["total"], np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z],
+                 np.r_[v, admin], -INF, budget.total_eur)
+    if budget is not None and budget.cluster_eur:
+        keys = list(budget.cluster_eur)
+        code = pd.Index(keys)
+        muni_cluster = code.get_indexer(case.municipalities["cluster"].to_numpy(dtype=object))
+        r, c, v = _measure_triplets(cols, inv, muni_cluster[case.measures["m"].to_numpy()])
+        prog = code.get_indexer(case.programmes["cluster"].to_numpy(dtype=object))
+        has = prog >= 0
+        rows.add("budget_cluster", keys, np.r_[r, prog[has]], np.r_[c, cols.z[has]], np.r_[v, admin[has]],
+                 -INF, np.array([budget.cluster_eur[k] for k in keys]))
+    caps = case.municipalities["budget_eur"].to_numpy()
+    capped = ~np.isnan(caps)
+    if capped.any():
+        renumber = np.full(len(caps), -1)
+        renumber[capped] = np.arange(capped.sum())
+        r, c, v = _measure_triplets(cols, inv, renumber[case.measures["m"].to_numpy()])
+        rows.add("budget_municipality", case.municipalities.index.to_numpy()[capped], r, c, v, -INF, caps[capped])
+
+
+def required_reduction(case: Case, scope_codes: np.ndarray, n_scopes: int) -> np.ndarray:
+    """R_S = max(0, reduction * sum_{m in S} baseline_m - sum_{m in S} achieved_m)."""
+    munis = case.municipalities
+    keep = scope_codes >= 0
+    baseline = np.bincount(scope_codes[keep], munis["baseline_emissions_t"].to_numpy()[keep], n_scopes)
+    achieved = np.bincount(scope_codes[keep], munis["achieved_t"].to_numpy()[keep], n_scopes)
+    return np.maximum(0.0, case.settings.target.reduction * baseline - achieved)
+
+
+def target_scopes(case: Case) -> tuple[np.ndarray, list]:
+    """Scope of every municipality (code per municipality) and the scope names, for target.scope."""
+    munis = case.municipalities
+    scope = case.settings.target.scope
+    if scope == "joint":
+        return np.zeros(len(munis), np.int64), ["joint"]
+    if scope == "cluster":
+        return _codes(munis["cluster"])
+    return np.arange(len(munis), dtype=np.int64), list(munis.index)
+
+
+def targets(case: Case, cols: Columns, rows: Rows) -> None:
+    """joint: A >= R ; cluster: A_c >= R_c per cluster ; each: A_m >= R_m."""
+    if case.settings.target is None:
+        return
+    scope_of_muni, names = target_scopes(case)
+    required = required_reduction(case, scope_of_muni, len(names))
+    r, c, v = _measure_triplets(cols, abatement(case), scope_of_muni[case.measures["m"].to_numpy()])
+    rows.add(f"target_{case.settings.target.scope}", names, r, c, v, required, INF)
+
+
+def benefit_columns(case: Case, cols: Columns, rows: Rows, ben: Coefficients) -> None:
+    """B_m = sum of benefit over m's measures ; B = sum_m B_m (auxiliary columns)."""
+    n = len(case.municipalities)
+    cols.benefit = cols.add("B_m", np.zeros(n), INF, False)
+    cols.benefit_total = int(cols.add("B", [0.0], INF, False)[0])
+    r, c, v = _measure_triplets(cols, ben.scaled(-1.0), case.measures["m"].to_numpy())
+    k = np.arange(n)
+    rows.add("benefit_m", case.municipalities.index.to_numpy(), np.r_[k, r], np.r_[cols.benefit, c],
+             np.r_[np.ones(n), v], 0.0, 0.0)
+    rows.add("benefit_total", ["B"], np.zeros(n + 1, np.int64), np.r_[cols.benefit_total, cols.benefit],
+             np.r_[1.0, -np.ones(n)], 0.0, 0.0)
+
+
+def vulnerable_share(case: Case, cols: Columns, rows: Rows, ben: Coefficients) -> None:
+    """V >= vulnerable_share_min * B, with V = sum_j v_j b_j u_j: sum_j (v_j - share) b_j u_j >= 0."""
+    share = case.settings.justice.vulnerable_share_min
+    if share is None:
+        return
+    r, c, v = _measure_triplets(cols, ben.scaled(case.measures["v"].to_numpy() - share), np.zeros(len(case.measures), np.int64))
+    rows.add("vulnerable_share", ["V"], r, c, v, 0.0, INF)
+
+
+def population_floor(case: Case, cols: Columns, rows: Rows) -> None:
+    """B_m >= population_floor * (pop_m / pop_total) * B for every municipality m."""
+    floor = case.settings.justice.population_floor
+    if floor is None:
+        return
+    pop = case.municipalities["population"].to_numpy()
+    n = len(pop)
+    k = np.arange(n)
+    rows.add("population_floor", case.municipalities.index.to_numpy(), np.r_[k, k],
+             np.r_[cols.benefit, np.full(n, cols.benefit_total)], np.r_[np.ones(n), -floor * pop / pop.sum()], 0.0, INF)
+
+
+def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
+    """sum_{m<n} |pop_n B_m - pop_m B_n| <= gini_max * pop_total * B, linearised with d_mn >= 0.
+
+    Rows are scaled: with share p_m = pop_m / pop_total and x_m = k B_m / pop_m,
+    d_mn >= +-(x_m - x_n) and sum_{m<n} p_m p_n d_mn <= gini_max * k * B / pop_total.
+    """
+    gini_max = case.settings.justice.gini_max
+    if gini_max is None:
+        return
+    pop = case.municipalities["population"].to_numpy()
+    total = pop.sum()
+    first, second = np.triu_indices(len(pop), k=1)
+    n_pairs = len(first)
+    cols.gini_pairs = cols.add("d_mn", np.zeros(n_pairs), INF, False)
+    k = np.arange(n_pairs)
+    x_first, x_second = scale / pop[first], scale / pop[second]
+    ones = np.ones(n_pairs)
+    keys = np.arange(n_pairs)
+    for sign, family in ((1.0, "gini_pair_pos"), (-1.0, "gini_pair_neg")):
+        rows.add(family, keys, np.r_[k, k, k], np.r_[cols.gini_pairs, cols.benefit[first], cols.benefit[second]],
+                 np.r_[ones, -sign * x_first, sign * x_second], 0.0, INF)
+    share = pop / total
+    rows.add("gini_max", ["gini"], np.zeros(n_pairs + 1, np.int64), np.r_[cols.gini_pairs, cols.benefit_total],
+             np.r_[share[first] * share[second], -gini_max * scale / total], -INF, 0.0)
+
+
+def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
+    """B_m / pop_m >= t for every m: B_m - pop_m t >= 0 (t is a column; fixed in stage 2)."""
+    pop = case.municipalities["population"].to_numpy()
+    n = len(pop)
+    cols.t = int(cols.add("t", [0.0], INF, False)[0])
+    k = np.arange(n)
+    rows.add("maxmin", case.municipalities.index.to_numpy(), np.r_[k, k], np.r_[cols.benefit, np.full(n, cols.t)],
+             np.r_[np.ones(n), -pop], 0.0, INF)
+
+
+# --- objectives (SPEC 4.4) --------------------------------------------------------------------
+
+def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray) -> tuple[np.ndarray, int]:
+    """The objective of SPEC 4.4 as a vector over columns, and its sense (+1 min, -1 max)."""
+    vector = np.zeros(cols.count)
+    admin = case.programmes["admin_cost_eur"].to_numpy()
+    settings = case.settings
+    if name == "max_abatement":
+        coef, sense = abatement(case), -1
+    elif name == "min_investment":
+        coef, sense = investment(case, discount), 1
+        np.add.at(vector, cols.z, admin)
+    elif name == "min_net_cost":
+        coef, sense = net_cost(case, discount), 1
+        np.add.at(vector, cols.z, crf(settings.economics.discount_rate, settings.economics.horizon_years) * admin)
+    elif name == "max_weighted_benefit":
+        omega = case.municipalities["income_index"].to_numpy() ** (-settings.weights.equity_elasticity)
+        weight = omega[case.measures["m"].to_numpy()] * (1 + settings.weights.vulnerable_bonus * case.measures["v"].to_numpy())
+        coef, sense = benefit(case).scaled(weight), -1
+    elif name == "maxmin_t":
+        vector[cols.t] = 1.0
+        return vector, -1
+    else:
+        raise CaseError([Problem("case.yaml", None, "objective", f"{name} needs `periods` (multi-year plans)", name)])
+    r, c, v = _measure_triplets(cols, coef, np.zeros(len(case.measures), np.int64))
+    np.add.at(vector, c, v)
+    return vector, sense
+
+
+def build(case: Case, objective: str | None = None) -> Formulation:
+    """The formulation of SPEC 4 for a case (one period); `objective` overrides the settings'."""
+    if case.settings.periods is not None:
+        raise CaseError([Problem("case.yaml", None, "periods", "multi-year plans are not supported yet; remove `periods`")])
+    justice = case.settings.justice
+    cols, rows = Columns(), Rows()
+    eligible = programme_eligible(case)
+    discount = programme_discount(case, eligible)
+    add_measure_columns(case, cols)
+    add_programme_columns(case, cols, eligible)
+    link_units_and_selection(case, cols, rows)
+    programme_rules(case, cols, rows, eligible)
+    alternatives(case, cols, rows)
+    prerequisites(case, cols, rows)
+    inv = investment(case, discount)
+    budgets(case, cols, rows, inv)
+    targets(case, cols, rows)
+    ben = benefit(case)
+    vulnerable_share(case, cols, rows, ben)
+    if justice.population_floor is not None or justice.gini_max is not None or justice.maxmin:
+        benefit_columns(case, cols, rows, ben)
+        population_floor(case, cols, rows)
+        gini_cap(case, cols, rows, _gini_scale(case, ben))
+        if justice.maxmin:
+            maxmin_floor(case, cols, rows)
+    name = objective or case.settings.objective
+    vector, sense = objective_vector(case, cols, name, discount)
+    matrix = sp.csr_matrix(
+        (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
+        shape=(rows.count, cols.count),
+    )
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    return Formulation(
+        case=case, cols=cols, matrix=matrix,
+        col_lower=np.concatenate(cols.lower), col_upper=np.concatenate(cols.upper),
+        integrality=np.concatenate(cols.integer),
+        row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
+        row_family=np.concatenate(rows.family), row_key=np.concatenate(rows.keys),
+        objective=vector, sense=sense, objective_name=name,
+    )
+
+
+def _gini_scale(case: Case, ben: Coefficients) -> float:
+    """k = pop_total / (largest possible B): keeps scaled per-capita benefits near 1."""
+    m = case.measures
+    potential = float(np.sum(ben.u * m["max_units"].to_numpy() + ben.y))
+    return case.municipalities["population"].sum() / potential if potential > 0 else 1.0

@@ -1,0 +1,173 @@
+"""Handing a formulation to HiGHS (highspy) and reading its answer back.
+
+Statuses are mapped once, here. The solve runs in HiGHS's own thread so that Ctrl-C and our
+watchdog can call `cancelSolve()`: HiGHS's own time limit is not always honoured on large models.
+"""
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from .errors import SolverError
+from .formulation import Formulation
+
+#: Models with at most this many integer columns are solved to a 1e-6 relative gap whatever
+#: solver.mip_gap says: it costs milliseconds and makes small results exact (mip_gap is a cap).
+SMALL_MODEL_INTEGERS = 2_000
+SMALL_MODEL_GAP = 1e-6
+#: Seconds given to HiGHS beyond time_limit_s before the watchdog cancels the solve.
+WATCHDOG_GRACE_S = 10.0
+
+
+class Status(str, enum.Enum):
+    """Outcome of a solve, as written in summary.json."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    INTERRUPTED = "interrupted"
+    NO_SOLUTION = "no_solution"
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.TIME_LIMIT)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What HiGHS returned: status, column values, objective (in the model's own sense), gap."""
+
+    status: Status
+    x: np.ndarray | None
+    objective: float | None
+    mip_gap: float | None
+    dual_bound: float | None
+    seconds: float
+    highs_status: str
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How to run HiGHS: gap, time limit, threads, seed and log output."""
+
+    mip_gap: float = 1e-3
+    time_limit_s: float = 600.0
+    threads: int | None = None
+    seed: int = 0
+    verbose: bool = False
+
+
+def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
+    """A Highs instance holding the formulation (always minimising sense * objective)."""
+    lp = highspy.HighsLp()
+    n_rows, n_cols = form.matrix.shape
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = form.sense * (form.objective if objective is None else objective)
+    lp.col_lower_ = form.col_lower
+    lp.col_upper_ = form.col_upper
+    lp.row_lower_ = form.row_lower
+    lp.row_upper_ = form.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.start_ = form.matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = form.matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = form.matrix.data
+    if integer and form.integrality.any():
+        lp.integrality_ = np.where(form.integrality, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    status = highs.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model (passModel returned an error)")
+    return highs
+
+
+def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings) -> None:
+    small = int(form.integrality.sum()) <= SMALL_MODEL_INTEGERS
+    highs.setOptionValue("output_flag", bool(options.verbose))
+    highs.setOptionValue("mip_rel_gap", min(options.mip_gap, SMALL_MODEL_GAP) if small else options.mip_gap)
+    highs.setOptionValue("mip_abs_gap", 1e-9)
+    highs.setOptionValue("time_limit", float(options.time_limit_s))
+    highs.setOptionValue("random_seed", int(options.seed))
+    if options.threads:
+        highs.setOptionValue("threads", int(options.threads))
+
+
+def run(highs: highspy.Highs, time_limit_s: float) -> None:
+    """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires."""
+    deadline = time.monotonic() + time_limit_s + WATCHDOG_GRACE_S
+    highs.HandleKeyboardInterrupt = True
+    highs.startSolve()
+    try:
+        done = False
+        while not done:
+            done, _ = highs.wait(0.1)
+            if not done and time.monotonic() > deadline:
+                highs.cancelSolve()
+    except KeyboardInterrupt:
+        highs.cancelSolve()
+        while not highs.wait(0.1)[0]:
+            pass
+        raise
+
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
+    highspy.HighsModelStatus.kInfeasible: Status.INFEASIBLE,
+    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+    highspy.HighsModelStatus.kInterrupt: Status.INTERRUPTED,
+    highspy.HighsModelStatus.kHighsInterrupt: Status.INTERRUPTED,
+    highspy.HighsModelStatus.kModelEmpty: Status.OPTIMAL,
+}
+
+
+def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
+    """Solve the MIP; returns the status, the solution (if any) and the gap reached."""
+    highs = to_highs(form, objective)
+    _configure(highs, form, options)
+    started = time.perf_counter()
+    run(highs, options.time_limit_s)
+    seconds = time.perf_counter() - started
+    model_status = highs.getModelStatus()
+    status = _STATUS.get(model_status, Status.ERROR)
+    info = highs.getInfo()
+    has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if model_status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        status = Status.INFEASIBLE
+    if status in (Status.TIME_LIMIT, Status.INTERRUPTED) and not has_point:
+        status = Status.NO_SOLUTION if status == Status.TIME_LIMIT else status
+    if status == Status.INTERRUPTED and has_point:
+        status = Status.TIME_LIMIT
+    x = np.asarray(highs.getSolution().col_value) if status.has_solution else None
+    mip = form.integrality.any()
+    gap = float(info.mip_gap) if mip and status.has_solution else (0.0 if status.has_solution else None)
+    bound = float(info.mip_dual_bound) * form.sense if mip and status.has_solution else None
+    objective_value = float(info.objective_function_value) * form.sense if status.has_solution else None
+    return SolveResult(status, x, objective_value, gap, bound, seconds, highs.modelStatusToString(model_status))
+
+
+def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray | None = None) -> np.ndarray | None:
+    """Row duals (d objective / d row bound, in the objective's sense) of the LP with integers fixed."""
+    lower, upper = form.col_lower.copy(), form.col_upper.copy()
+    fixed = form.integrality
+    lower[fixed] = upper[fixed] = np.round(x[fixed])
+    lp_form = _with_bounds(form, lower, upper)
+    highs = to_highs(lp_form, objective, integer=False)
+    highs.setOptionValue("time_limit", 60.0)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(highs.getSolution().row_dual) * form.sense
+
+
+def _with_bounds(form: Formulation, lower: np.ndarray, upper: np.ndarray) -> Formulation:
+    from dataclasses import replace
+
+    return replace(form, col_lower=lower, col_upper=upper)

@@ -1,0 +1,109 @@
+"""Reading data tables (CSV per RFC 4180, or Excel sheets) into text columns with source lines.
+
+Every cell is read as text; typing and checks happen in `case.py`, so that every problem can be
+reported with its file, line and column.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import CaseError, Problem
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as text cells, with the source label and the line (or sheet row) of every row."""
+
+    label: str
+    frame: pd.DataFrame  # all columns str, blank cells ""
+    lines: np.ndarray  # line number of each row in the source
+    header_line: int = 1
+
+
+def _decode(path: Path, label: str) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CaseError([Problem(label, line, "-", f"not valid UTF-8 (byte {data[exc.start]:#04x})")]) from None
+
+
+def read_csv(path: Path, label: str | None = None) -> RawTable:
+    """A CSV file as text cells; blank lines are skipped, each row keeps its first source line."""
+    label = label or path.name
+    text = _decode(path, label)
+    if not text.strip():
+        raise CaseError([Problem(label, 1, "-", "file is empty: a header row is required")])
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise CaseError([Problem(label, reader.line_num, "-", f"malformed CSV: {exc}")]) from None
+    header = [name.strip() for name in rows[0]]
+    problems = []
+    width = len(header)
+    body, body_lines = rows[1:], lines[1:]
+    for row, line in zip(body, body_lines):
+        if len(row) != width:
+            problems.append(Problem(label, line, "-", f"row has {len(row)} fields, the header has {width}"))
+    if ";" in rows[0][0] and width == 1:
+        problems.append(Problem(label, 1, "-", "only one column found: the delimiter must be a comma", rows[0][0][:60]))
+    if problems:
+        raise CaseError(problems[:50])
+    frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
+    return RawTable(label, frame, np.asarray(body_lines, dtype=np.int64))
+
+
+def read_excel_sheet(path: Path, sheet: str, label: str | None = None) -> RawTable:
+    """One sheet of an .xlsx workbook as text cells; rows are numbered as Excel shows them."""
+    label = label or f"{path.name}[{sheet}]"
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, header=0, engine="openpyxl")
+    except ValueError as exc:
+        raise CaseError([Problem(label, None, "-", f"cannot read sheet: {exc}")]) from None
+    except ImportError:
+        raise CaseError([Problem(label, None, "-", "reading Excel needs openpyxl: pip install openpyxl")]) from None
+    excel_rows = np.arange(len(frame), dtype=np.int64) + 2
+    frame = frame.map(_cell_text)
+    keep = frame.apply(lambda row: any(str(c).strip() for c in row), axis=1).to_numpy(dtype=bool) if len(frame) else np.array([], bool)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return RawTable(label, frame[keep].reset_index(drop=True), excel_rows[keep])
+
+
+def _cell_text(value: object) -> str:
+    """An Excel cell as the text a CSV would hold (whole floats without '.0')."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_table(case_dir: Path, spec: str, default_label: str) -> RawTable:
+    """The table a `tables:` entry names: `file.csv`, or `file.xlsx` with `sheet=NAME`."""
+    name, _, sheet = spec.partition(" sheet=")
+    if "sheet=" in name:
+        name, _, sheet = spec.partition("sheet=")
+    name = name.strip().rstrip(",;")
+    path = (case_dir / name).resolve()
+    if not path.is_relative_to(case_dir.resolve()):
+        raise CaseError([Problem("case.yaml", None, f"tables.{default_label}", "table path leaves the case directory", name)])
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_excel_sheet(path, sheet.strip() or default_label)
+    return read_csv(path, name)
