@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from .errors import CaseError, Problem
-from .settings import Settings, layer, read_yaml, validate_settings
+from .settings import SettingLayer, Settings, Tables, is_set, layer, locate, read_yaml, setting_layers, validate_settings
 from .tables import RawTable, read_table
 
 SECTORS = (
@@ -218,29 +219,44 @@ def _exists(frame: pd.DataFrame, column: str, known, out: _Collector, what: str)
     return dangling
 
 
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
 def _check_municipalities(frame: pd.DataFrame, out: _Collector) -> None:
+    if len(frame) == 0:
+        out.problems.append(Problem(out.table.label, out.table.header_line, "-", "no municipalities: the table has a header but no rows"))
     _unique(frame, "municipality", out)
     too_many = (frame["vulnerable_households"] > frame["households"]).to_numpy()
-    out.add(too_many, "vulnerable_households", "must be <= households", frame["vulnerable_households"][too_many].tolist())
+    for row in np.flatnonzero(too_many)[:200]:
+        out.add(np.array([row]), "vulnerable_households", f"must be <= households ({_number(frame['households'].iat[row])})",
+                _number(frame["vulnerable_households"].iat[row]))
 
 
-def _check_measures(frame: pd.DataFrame, munis: pd.DataFrame, programmes: pd.DataFrame, out: _Collector) -> None:
+def _check_measures(frame: pd.DataFrame, muni_ids: set | None, programme_ids: set | None, out: _Collector) -> None:
+    """Checks within measures.csv, and its references (skipped when the referenced table is unreadable or empty)."""
     _unique(frame, "measure", out)
-    _exists(frame, "municipality", set(munis["municipality"]), out, "municipality")
-    _exists(frame, "programme", set(programmes["programme"]), out, "programme")
+    if muni_ids:
+        _exists(frame, "municipality", muni_ids, out, "municipality")
+    if programme_ids is not None:
+        _exists(frame, "programme", programme_ids, out, "programme")
     inverted = (frame["min_units"] > frame["max_units"]).to_numpy()
-    out.add(inverted, "min_units", "must be <= max_units", frame["min_units"][inverted].tolist())
+    for row in np.flatnonzero(inverted)[:200]:
+        out.add(np.array([row]), "min_units", f"must be <= max_units ({_number(frame['max_units'].iat[row])})",
+                _number(frame["min_units"].iat[row]))
     integer = frame["integer"].to_numpy(dtype=bool)
     for col in ("max_units", "min_units"):
         fractional = integer & (frame[col].to_numpy() != np.round(frame[col].to_numpy()))
         out.add(fractional, col, "must be a whole number for an integer measure (integer is true)", frame[col][fractional].tolist())
     # groups stay inside one municipality
-    grouped = frame[frame["group"].notna()]
-    spans = grouped.groupby("group")["municipality"].nunique()
-    for group in spans.index[spans > 1]:
-        rows = np.flatnonzero((frame["group"] == group).to_numpy())
-        owners = sorted(frame["municipality"].iloc[rows].unique())
-        out.add(rows[1:2] if len(rows) > 1 else rows, "group", f"group spans municipalities {', '.join(owners)}", group)
+    # (reported on every row outside the municipality of the group's first row)
+    grouped = frame["group"].notna().to_numpy()
+    owner = frame["municipality"].where(grouped).groupby(frame["group"]).transform("first")
+    stray = grouped & (owner.reindex(frame.index).to_numpy() != frame["municipality"].to_numpy())
+    for row in np.flatnonzero(stray)[:200]:
+        group = frame["group"].iat[row]
+        owners = sorted(frame.loc[(frame["group"] == group).to_numpy(), "municipality"].unique())
+        out.add(np.array([row]), "group", f"group spans municipalities {', '.join(owners)}", group)
     # prerequisites: existing, same municipality, not self, no cycles
     ids = frame["measure"]
     position = pd.Series(np.arange(len(frame)), index=ids.where(~ids.duplicated(), None))
@@ -282,27 +298,62 @@ def _check_programmes(frame: pd.DataFrame, clusters: set, out: _Collector) -> No
     out.add(fractional, "min_members", "must be a whole number", frame["min_members"][fractional].tolist())
 
 
-def _check_settings(settings: Settings, source: dict, munis: pd.DataFrame) -> list[Problem]:
-    """Cross-checks of settings against the tables (clusters, scopes, periods)."""
+def _check_settings(settings: Settings, layers: list[SettingLayer], munis: pd.DataFrame | None,
+                    munis_out: _Collector | None) -> list[Problem]:
+    """Cross-checks of settings against the tables (clusters, scopes, periods), each reported at the
+    file and line of the layer that set it; a blank cluster under scope cluster at its table row."""
     problems = []
-    clusters = set(munis["cluster"].dropna())
-    lines = getattr(source, "lines", {})
-    if settings.budget is not None:
-        for cluster in settings.budget.cluster_eur:
-            if cluster not in clusters:
-                hint = difflib.get_close_matches(cluster, sorted(clusters), n=1)
-                message = "unknown cluster" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                problems.append(Problem("case.yaml", lines.get("budget"), "budget.cluster_eur", message, cluster))
-    if settings.target is not None and settings.target.scope == "cluster":
-        for muni in munis.loc[munis["cluster"].isna(), "municipality"]:
-            problems.append(Problem("case.yaml", lines.get("target"), "target.scope", f"scope cluster, but municipality {muni} has no cluster", "cluster"))
+
+    def add(loc: tuple, message: str, value: object = None) -> None:
+        label, line, path = locate(loc, layers)
+        problems.append(Problem(label, line, path, message, value))
+
+    if munis is not None and munis_out is not None:
+        clusters = set(munis["cluster"].dropna())
+        if settings.budget is not None:
+            for cluster in settings.budget.cluster_eur:
+                if cluster not in clusters:
+                    hint = difflib.get_close_matches(cluster, sorted(clusters), n=1)
+                    add(("budget", "cluster_eur", cluster), "unknown cluster" + (f" (did you mean '{hint[0]}'?)" if hint else ""), cluster)
+        if settings.target is not None and settings.target.scope == "cluster":
+            label, line, _ = locate(("target", "scope"), layers)
+            where = f"{label}:{line}" if line is not None else label
+            out_of_cluster = munis["cluster"].isna().to_numpy()
+            munis_out.add(out_of_cluster, "cluster", f"blank, but target.scope is cluster ({where}): every municipality needs a cluster")
     if settings.periods is not None:
         years = set(settings.periods.years)
         for key in ("trajectory", "budget_eur"):
             for year in getattr(settings.periods, key):
                 if year not in years:
-                    problems.append(Problem("case.yaml", lines.get("periods"), f"periods.{key}", "year is not in periods.years", year))
+                    add(("periods", key, year), "year is not in periods.years", year)
     return problems
+
+
+def _fallback_tables(source: dict) -> Tables:
+    """Table paths of case.yaml when the settings as a whole are invalid (so that the tables are
+    still checked and every problem is reported at once)."""
+    try:
+        return Tables.model_validate(source.get("tables") or {})
+    except (ValidationError, TypeError, AttributeError):
+        return Tables()
+
+
+def _load_settings(source: dict, scenario, presets, overrides) -> tuple[Settings | None, list[Problem]]:
+    """The settings of this run, and every problem of them and of every other scenario."""
+    problems: list[Problem] = []
+    settings = None
+    try:
+        settings = layer(source, presets, scenario, overrides)
+    except CaseError as exc:
+        problems.extend(exc.problems)
+    scenarios = source.get("scenarios")
+    for name in scenarios if isinstance(scenarios, dict) else {}:
+        if name != scenario:
+            try:
+                layer(source, (), name, ())  # every scenario must be valid, not only the one run
+            except CaseError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+    return settings, problems
 
 
 def load_case(
@@ -311,49 +362,67 @@ def load_case(
     presets: list[Path] = (),  # type: ignore[assignment]
     overrides: list[dict] = (),  # type: ignore[assignment]
 ) -> Case:
-    """The case directory read, layered (SPEC 2) and validated (SPEC 3.5); raises CaseError."""
+    """The case directory read, layered (SPEC 2) and validated (SPEC 3.5); raises CaseError.
+
+    Problems of case.yaml and of every table are collected and raised together.
+    """
     directory = Path(case_dir)
     if not directory.is_dir():
         raise CaseError([Problem(str(directory), None, "-", "case directory not found")])
     source = read_yaml(directory / "case.yaml")
-    settings = layer(source, presets, scenario, overrides)
-    for name in (source.get("scenarios") or {}):
-        if name != scenario:
-            layer(source, (), name, ())  # every scenario must be valid, not only the one run
-    problems: list[Problem] = []
-    tables = {}
+    settings, problems = _load_settings(source, scenario, presets, overrides)
+    try:
+        layers = setting_layers(source, presets, scenario, overrides)
+    except CaseError:  # an unreadable preset, already reported
+        layers = [SettingLayer("case.yaml", source)]
+    specs = settings.tables if settings is not None else _fallback_tables(source)
+    parsed: dict[str, tuple[pd.DataFrame, _Collector | None]] = {}
     for key, columns in (("municipalities", MUNICIPALITY_COLUMNS), ("measures", MEASURE_COLUMNS), ("programmes", PROGRAMME_COLUMNS)):
-        spec = getattr(settings.tables, key)
+        spec = getattr(specs, key)
+        given = is_set(("tables", key), layers)
+        label, line, path_key = locate(("tables", key), layers)
         path = directory / spec.partition(" sheet=")[0].partition("sheet=")[0].strip()
-        if key == "programmes" and not path.exists():
-            tables[key] = pd.DataFrame({c.name: pd.Series(dtype=object if c.kind in ("id", "text", "enum") else float) for c in columns})
+        if key == "programmes" and not given and not path.exists():
+            empty = pd.DataFrame({c.name: pd.Series(dtype=object if c.kind in ("id", "text", "enum") else float) for c in columns})
+            parsed[key] = (empty, None)
             continue
         try:
             raw = read_table(directory, spec, key)
         except CaseError as exc:
-            problems.extend(exc.problems)
+            problems.extend(replace(p, file=label, line=line, column=path_key) if p.file == "case.yaml" and p.line is None else p
+                            for p in exc.problems)
             continue
         except FileNotFoundError:
-            problems.append(Problem(spec, None, "-", f"{key} table not found"))
+            if given:
+                problems.append(Problem(label, line, path_key, "table not found", spec))
+            else:
+                problems.append(Problem(spec, None, "-", f"{key} table not found"))
             continue
         out = _Collector(raw)
-        tables[key] = (_parse_table(raw, columns, out), out)
-    if len(tables) < 3 or problems:
-        raise CaseError(problems)
-    munis, munis_out = tables["municipalities"]
-    measures, measures_out = tables["measures"]
-    programmes, programmes_out = tables["programmes"] if isinstance(tables["programmes"], tuple) else (tables["programmes"], None)
-    if len(munis) == 0:
-        munis_out.problems.append(Problem(munis_out.table.label, 2, "-", "no municipalities"))
-    _check_municipalities(munis, munis_out)
-    if programmes_out is not None:
-        _check_programmes(programmes, set(munis["cluster"].dropna()), programmes_out)
-    _check_measures(measures, munis, programmes, measures_out)
-    problems = munis_out.problems + measures_out.problems + (programmes_out.problems if programmes_out else [])
-    problems += _check_settings(settings, source, munis)
+        parsed[key] = (_parse_table(raw, columns, out), out)
+    munis, munis_out = parsed.get("municipalities", (None, None))
+    measures, measures_out = parsed.get("measures", (None, None))
+    programmes, programmes_out = parsed.get("programmes", (None, None))
+    if munis is not None:
+        _check_municipalities(munis, munis_out)
+        if programmes_out is not None:
+            _check_programmes(programmes, set(munis["cluster"].dropna()), programmes_out)
+    if measures is not None:
+        _check_measures(measures, None if munis is None else set(munis["municipality"]),
+                        None if programmes is None else set(programmes["programme"]), measures_out)
+    if settings is not None:
+        problems += _check_settings(settings, layers, munis, munis_out)
+    for out in (munis_out, measures_out, programmes_out):
+        problems += out.problems if out is not None else []
     if problems:
-        raise CaseError(problems)
+        raise CaseError(_in_order(problems))
     return _assemble(directory, settings, source, munis, measures, programmes)
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    """case.yaml (and presets, --set) first, then the tables; each file by line."""
+    files = list(dict.fromkeys(p.file for p in problems))
+    return sorted(problems, key=lambda p: (files.index(p.file), p.line if p.line is not None else -1))
 
 
 def _assemble(directory, settings, source, munis, measures, programmes) -> Case:

@@ -12,11 +12,13 @@ import numpy as np
 
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
-from .formulation import REQUIREMENTS, Formulation, build, objective_vector
+from .formulation import REQUIREMENTS, Formulation, build, gini_cut, gini_row_scale, needs_gini_cuts, objective_vector
 from .infeasibility import explain
 from .solver import SolveResult, SolverSettings, Status, fixed_integer_duals, solve
-from .verify import Portfolio, Verified, verify
+from .verify import Portfolio, Verified, population_gini, verify
 
+MAX_CUT_ROUNDS = 500
+GINI_TOLERANCE = 1e-7
 SENSES = {"max_abatement": "max", "max_cumulative_abatement": "max", "min_investment": "min",
           "min_net_cost": "min", "max_weighted_benefit": "max"}
 
@@ -87,16 +89,33 @@ def objective_value(case: Case, name: str, v: Verified) -> float:
     return float(np.sum(factor * v.measures["benefit"].to_numpy()))
 
 
-def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
-    """Solve; raise the typed error when there is nothing to report."""
-    result = solve(form, options, objective)
-    if result.status == Status.INFEASIBLE:
-        raise InfeasibleError(explain(form, options))
-    if result.status == Status.INTERRUPTED:
-        raise KeyboardInterrupt
-    if not result.status.has_solution:
-        raise SolverError(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s")
-    return result
+def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> tuple[Formulation, SolveResult]:
+    """Solve; raise the typed error when there is nothing to report.
+
+    With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
+    portfolio breaks the cap; the cuts found are kept in the returned formulation.
+    """
+    seconds = 0.0
+    for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
+        for _ in range(MAX_CUT_ROUNDS):
+            result = solve(form, options, objective, relax=relax)
+            seconds += result.seconds
+            if result.status == Status.INFEASIBLE:
+                raise InfeasibleError(explain(form, options))
+            if result.status == Status.INTERRUPTED:
+                raise KeyboardInterrupt
+            if not result.status.has_solution:
+                raise SolverError(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s")
+            if not needs_gini_cuts(form.case):
+                return form, result
+            benefit = result.x[form.cols.benefit]
+            gini = population_gini(benefit, form.case.municipalities["population"].to_numpy())
+            if gini is None or gini <= form.case.settings.justice.gini_max + GINI_TOLERANCE:
+                break
+            form = gini_cut(form, benefit)
+        else:
+            raise SolverError(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts")
+    return form, replace(result, seconds=seconds)
 
 
 def _checked(case: Case, form: Formulation, x: np.ndarray, floor: float | None) -> tuple[Portfolio, Verified]:
@@ -108,11 +127,15 @@ def _checked(case: Case, form: Formulation, x: np.ndarray, floor: float | None) 
     return portfolio, verified
 
 
-def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | None) -> list[dict]:
-    """Planner-facing rows at their bound, with shadow prices (objective change per unit of bound)."""
+def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | None, verified: Verified) -> list[dict]:
+    """Planner-facing requirements at their bound, with shadow prices (objective change per unit
+    of the bound: per EUR of budget, per t/yr of target, per unit of a justice parameter's row).
+
+    The Gini cap is one entry however many rows carry it; its shadow price is per unit of gini_max.
+    """
     activity = form.matrix @ x
     found = []
-    for row in np.flatnonzero(np.isin(form.row_family, REQUIREMENTS)):
+    for row in np.flatnonzero(np.isin(form.row_family, REQUIREMENTS) & (form.row_family != "gini_max")):
         lower, upper = form.row_lower[row], form.row_upper[row]
         tol = 1e-6 * max(1.0, abs(lower) if np.isfinite(lower) else 0.0, abs(upper) if np.isfinite(upper) else 0.0)
         at_lower = np.isfinite(lower) and abs(activity[row] - lower) <= tol
@@ -124,6 +147,15 @@ def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | N
             "bound": float(lower if at_lower else upper), "activity": float(activity[row]),
             "shadow_price": None if duals is None else float(duals[row]) + 0.0,
         })
+    gini_max = form.case.settings.justice.gini_max
+    if gini_max is not None and verified.gini is not None and verified.gini >= gini_max - 1e-6:
+        rows = form.row_family == "gini_max"
+        price = None
+        if duals is not None:
+            # relaxing gini_max by one unit raises each Gini row's right-hand side by B (cuts) or k B / P (pairwise)
+            per_unit = verified.benefit * (gini_row_scale(form.case) if form.cols.gini_pairs is not None else 1.0)
+            price = float(np.sum(duals[rows]) * per_unit) + 0.0
+        found.append({"constraint": "gini_max", "key": "gini", "bound": gini_max, "activity": verified.gini, "shadow_price": price})
     return found
 
 
@@ -138,7 +170,9 @@ def run_case(case: Case, verbose: bool = False) -> Result:
     floor = None
     if case.settings.justice.maxmin:
         stage1_objective, _ = objective_vector(case, form.cols, "maxmin_t", np.zeros(len(case.measures)))
-        stage1 = _solved(replace(form, sense=-1), options, stage1_objective)
+        sense = form.sense
+        form, stage1 = _solved(replace(form, sense=-1), options, stage1_objective)
+        form = replace(form, sense=sense)
         solve_seconds += stage1.seconds
         _, first = _checked(case, form, stage1.x, None)
         maxmin_t = first.min_per_capita
@@ -146,7 +180,7 @@ def run_case(case: Case, verbose: bool = False) -> Result:
         lower = form.col_lower.copy()
         lower[form.cols.t] = floor * (1 - 1e-9)
         form = replace(form, col_lower=lower)
-    result = _solved(form, options)
+    form, result = _solved(form, options)
     solve_seconds += result.seconds
     portfolio, verified = _checked(case, form, result.x, floor)
     value = objective_value(case, form.objective_name, verified)
@@ -156,7 +190,7 @@ def run_case(case: Case, verbose: bool = False) -> Result:
     return Result(
         case=case, status=result.status, objective_name=form.objective_name, objective_value=value,
         mip_gap=result.mip_gap, portfolio=portfolio, verified=verified,
-        binding=binding_requirements(form, result.x, duals), build_seconds=build_seconds,
+        binding=binding_requirements(form, result.x, duals, verified), build_seconds=build_seconds,
         solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
         notes=list(case.warnings),
     )

@@ -13,7 +13,7 @@ N_j min_units, d_P capex_discount.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -400,16 +400,22 @@ def population_floor(case: Case, cols: Columns, rows: Rows) -> None:
              np.r_[cols.benefit, np.full(n, cols.benefit_total)], np.r_[np.ones(n), -floor * pop / pop.sum()], 0.0, INF)
 
 
+#: Up to this many municipalities the Gini cap is written with pairwise rows; above, it is
+#: enforced by cutting planes (`gini_cut`), one dense row per ordering, added while violated.
+GINI_PAIRWISE_MAX = 40
+
+
 def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
     """sum_{m<n} |pop_n B_m - pop_m B_n| <= gini_max * pop_total * B, linearised with d_mn >= 0.
 
     Rows are scaled: with share p_m = pop_m / pop_total and x_m = k B_m / pop_m,
     d_mn >= +-(x_m - x_n) and sum_{m<n} p_m p_n d_mn <= gini_max * k * B / pop_total.
+    Used up to GINI_PAIRWISE_MAX municipalities; larger cases get `gini_cut` rows instead.
     """
     gini_max = case.settings.justice.gini_max
-    if gini_max is None:
-        return
     pop = case.municipalities["population"].to_numpy()
+    if gini_max is None or len(pop) > GINI_PAIRWISE_MAX:
+        return
     total = pop.sum()
     first, second = np.triu_indices(len(pop), k=1)
     n_pairs = len(first)
@@ -424,6 +430,36 @@ def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
     share = pop / total
     rows.add("gini_max", ["gini"], np.zeros(n_pairs + 1, np.int64), np.r_[cols.gini_pairs, cols.benefit_total],
              np.r_[share[first] * share[second], -gini_max * scale / total], -INF, 0.0)
+
+
+def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
+    """The Gini cap's cut for the ordering of per-capita benefit x_m = B_m / pop_m.
+
+    For any signs s_mn in {-1, 1}, sum_{m<n} s_mn (pop_n B_m - pop_m B_n) <= the Gini sum, with
+    equality for s_mn = sign(x_m - x_n). Taking the signs of the current ordering gives the valid
+    row sum_m B_m (W_below(m) - W_above(m) - gini_max) <= 0, with W the population shares ranked
+    below and above m; the cap holds iff every such row holds.
+    """
+    case = form.case
+    pop = case.municipalities["population"].to_numpy()
+    order = np.argsort(benefit_by_muni / pop, kind="stable")
+    share = pop[order] / pop.sum()
+    below = np.cumsum(share) - share
+    above = 1.0 - below - share
+    coef = np.empty(len(pop))
+    coef[order] = below - above - case.settings.justice.gini_max
+    row = sp.csr_matrix((coef, (np.zeros(len(pop), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
+    return replace(
+        form, matrix=sp.vstack([form.matrix, row], format="csr"),
+        row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
+        row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
+        row_key=np.r_[form.row_key, np.array([f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"], dtype=object)],
+    )
+
+
+def needs_gini_cuts(case: Case) -> bool:
+    """Whether the Gini cap is enforced by cuts (`gini_cut`) rather than pairwise rows."""
+    return case.settings.justice.gini_max is not None and len(case.municipalities) > GINI_PAIRWISE_MAX
 
 
 def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
@@ -513,3 +549,8 @@ def _gini_scale(case: Case, ben: Coefficients) -> float:
     m = case.measures
     potential = float(np.sum(ben.u * m["max_units"].to_numpy() + ben.y))
     return case.municipalities["population"].sum() / potential if potential > 0 else 1.0
+
+
+def gini_row_scale(case: Case) -> float:
+    """k / pop_total: the factor on B in the pairwise Gini row (see `gini_cap`)."""
+    return _gini_scale(case, benefit(case)) / case.municipalities["population"].sum()

@@ -9,7 +9,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -158,10 +158,16 @@ def parse_assignment(option: str) -> dict:
     return nested
 
 
-def _coerce_numbers(node: Any) -> Any:
-    """Numbers spelled like `1e-9` (text to YAML 1.1) turned into floats, recursively."""
+_TEXT_SETTINGS = frozenset({"name", "description", "currency", "tables"})
+
+
+def _coerce_numbers(node: Any, top: bool = False) -> Any:
+    """Numbers spelled like `1e-9` (text to YAML 1.1) turned into floats, recursively.
+
+    Text settings (`name: "2030"`, table paths) stay text.
+    """
     if isinstance(node, dict):
-        return {k: _coerce_numbers(v) for k, v in node.items()}
+        return {k: (v if top and k in _TEXT_SETTINGS else _coerce_numbers(v)) for k, v in node.items()}
     if isinstance(node, list):
         return [_coerce_numbers(v) for v in node]
     if isinstance(node, str) and _FLOAT.match(node.strip()):
@@ -216,15 +222,83 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def _child(node: Any, key: Any) -> tuple[bool, Any, Any]:
+    """(found, the key as the mapping spells it, value): YAML keys may be ints where loc has text."""
+    if not isinstance(node, dict):
+        return False, key, None
+    for candidate in (key, str(key), int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else None):
+        if candidate is not None and candidate in node:
+            return True, candidate, node[candidate]
+    return False, key, None
+
+
+def _match(source: Any, loc: tuple) -> tuple[int, int | None]:
+    """How many leading keys of `loc` the mapping holds, and the line of the deepest one."""
+    depth, line, node = 0, None, source
+    for key in loc:
+        found, spelled, value = _child(node, key)
+        if not found:
+            break
+        line = getattr(node, "lines", {}).get(spelled, line)
+        depth, node = depth + 1, value
+    return depth, line
+
+
 def _line_of(source: dict, loc: tuple) -> int | None:
     """The line of the deepest key of `loc` that the source YAML has."""
-    line, node = None, source
-    for key in loc:
-        if not isinstance(node, dict) or key not in node:
+    return _match(source, loc)[1]
+
+
+class SettingLayer(NamedTuple):
+    """One layer of the merged settings: where it was written, its mapping, and the key path prefix
+    under which its keys sit in that file (`scenarios.NAME.` for a scenario)."""
+
+    label: str
+    mapping: dict
+    prefix: str = ""
+
+
+def locate(loc: tuple, layers: list[SettingLayer]) -> tuple[str, int | None, str]:
+    """(file, line, key path) of the setting `loc`: the highest layer that sets it; when no layer
+    holds it all (a required key left out), the layer holding most of its path."""
+    best: tuple[int, SettingLayer, int | None] | None = None
+    for lay in reversed(layers):  # later layers win
+        depth, line = _match(lay.mapping, loc)
+        if depth == len(loc):
+            best = (depth, lay, line)
             break
-        line = getattr(node, "lines", {}).get(key, line)
-        node = node[key]
-    return line
+        if best is None or depth > best[0]:
+            best = (depth, lay, line)
+    path = ".".join(str(k) for k in loc)
+    if best is None:
+        return "case.yaml", None, path
+    _, lay, line = best
+    if line is None and lay.label == "case.yaml" and not lay.prefix:
+        line = 1  # a top-level key left out: the file as a whole
+    return lay.label, line, lay.prefix + path
+
+
+def is_set(loc: tuple, layers: list[SettingLayer]) -> bool:
+    """Whether some layer spells out the setting `loc` (as opposed to taking its default)."""
+    return any(_match(lay.mapping, loc)[0] == len(loc) for lay in layers)
+
+
+def setting_layers(
+    base: dict,
+    presets: list[Path] = (),  # type: ignore[assignment]
+    scenario: str | None = None,
+    overrides: list[dict] = (),  # type: ignore[assignment]
+) -> list[SettingLayer]:
+    """The layers of SPEC 2 in merge order, each with where its keys are written."""
+    layers = [SettingLayer("case.yaml", base)]
+    layers += [SettingLayer(Path(preset).name, read_yaml(Path(preset))) for preset in presets]
+    if scenario is not None:
+        scenarios = base.get("scenarios")
+        chosen = scenarios.get(scenario) if isinstance(scenarios, dict) else None
+        if isinstance(chosen, dict):
+            layers.append(SettingLayer("case.yaml", chosen, f"scenarios.{scenario}."))
+    layers += [SettingLayer("--set", override) for override in overrides]
+    return layers
 
 
 def _known_keys(loc: tuple) -> list[str]:
@@ -241,23 +315,26 @@ def _known_keys(loc: tuple) -> list[str]:
     return list(model.model_fields) if hasattr(model, "model_fields") else []
 
 
-def validate_settings(merged: dict, source: dict, label: str = "case.yaml") -> Settings:
-    """The merged settings checked against the schema; every problem reported at once."""
+def validate_settings(merged: dict, source: dict, label: str = "case.yaml",
+                      layers: list[SettingLayer] | None = None) -> Settings:
+    """The merged settings checked against the schema; every problem reported at once, each at
+    the file and line of the layer that set it (case.yaml, a scenario, a preset or --set)."""
+    layers = layers or [SettingLayer(label, source)]
     try:
-        return Settings.model_validate(_coerce_numbers(merged))
+        return Settings.model_validate(_coerce_numbers(merged, top=True))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
-            path = ".".join(str(k) for k in loc)
+            loc = tuple(k for k in err["loc"] if k != "[key]")
+            where, line, path = locate(loc, layers)
             if err["type"] == "extra_forbidden":
                 hint = difflib.get_close_matches(str(loc[-1]), _known_keys(loc), n=1)
                 message = "unknown setting" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                problems.append(Problem(label, _line_of(source, loc), path, message))
+                problems.append(Problem(where, line, path, message))
             else:
                 value = err.get("input")
-                shown = None if isinstance(value, dict) else value
-                problems.append(Problem(label, _line_of(source, loc), path, err["msg"], shown))
+                shown = None if isinstance(value, (dict, list)) or err["type"] == "missing" else value
+                problems.append(Problem(where, line, path, err["msg"], shown))
         raise CaseError(problems) from None
 
 
@@ -268,20 +345,22 @@ def layer(
     overrides: list[dict] = (),  # type: ignore[assignment]
 ) -> Settings:
     """Settings of one run: case.yaml base, then presets, the scenario and `--set` overrides."""
-    merged = dict(base)
-    for preset in presets:
-        merged = deep_merge(merged, read_yaml(Path(preset)))
+    layers = setting_layers(base, presets, scenario, overrides)
     if scenario is not None:
         scenarios = base.get("scenarios") or {}
-        if scenario not in scenarios:
-            hint = difflib.get_close_matches(scenario, list(scenarios), n=1)
+        if not isinstance(scenarios, dict) or scenario not in scenarios:
+            known_names = list(scenarios) if isinstance(scenarios, dict) else []
+            hint = difflib.get_close_matches(scenario, known_names, n=1)
             message = "no such scenario" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-            known = ", ".join(scenarios) or "none defined"
+            known = ", ".join(known_names) or "none defined"
             raise CaseError([Problem("case.yaml", _line_of(base, ("scenarios",)), "scenarios", f"{message}; known: {known}", scenario)])
-        merged = deep_merge(merged, scenarios[scenario] or {})
-    for override in overrides:
-        merged = deep_merge(merged, override)
-    return validate_settings(merged, base)
+        if not isinstance(scenarios[scenario] or {}, dict):
+            raise CaseError([Problem("case.yaml", _line_of(base, ("scenarios", scenario)), f"scenarios.{scenario}",
+                                     "a scenario must be a mapping of settings", scenarios[scenario])])
+    merged: dict = {}
+    for lay in layers:
+        merged = deep_merge(merged, lay.mapping)
+    return validate_settings(merged, base, layers=layers)
 
 
 def settings_dict(settings: Settings) -> dict:

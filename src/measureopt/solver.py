@@ -128,9 +128,9 @@ _STATUS = {
 }
 
 
-def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
-    """Solve the MIP; returns the status, the solution (if any) and the gap reached."""
-    highs = to_highs(form, objective)
+def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False) -> SolveResult:
+    """Solve the MIP (or its LP relaxation); returns the status, the solution (if any) and the gap."""
+    highs = to_highs(form, objective, integer=not relax)
     _configure(highs, form, options)
     started = time.perf_counter()
     run(highs, options.time_limit_s)
@@ -146,7 +146,7 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     if status == Status.INTERRUPTED and has_point:
         status = Status.TIME_LIMIT
     x = np.asarray(highs.getSolution().col_value) if status.has_solution else None
-    mip = form.integrality.any()
+    mip = form.integrality.any() and not relax
     gap = float(info.mip_gap) if mip and status.has_solution else (0.0 if status.has_solution else None)
     bound = float(info.mip_dual_bound) * form.sense if mip and status.has_solution else None
     objective_value = float(info.objective_function_value) * form.sense if status.has_solution else None

@@ -27,7 +27,12 @@ class RawTable:
 
 
 def _decode(path: Path, label: str) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CaseError([Problem(label, None, "-", f"cannot read the file: {exc.strerror or exc}")]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -52,7 +57,9 @@ def read_csv(path: Path, label: str | None = None) -> RawTable:
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise CaseError([Problem(label, reader.line_num, "-", f"malformed CSV: {exc}")]) from None
+        # the row that broke started at `start` (an unclosed quote runs on to the end of the file)
+        reason = "a quoted field is never closed" if "end of data" in str(exc) else str(exc)
+        raise CaseError([Problem(label, start, "-", f"malformed CSV: {reason}")]) from None
     header = [name.strip() for name in rows[0]]
     problems = []
     width = len(header)
@@ -73,10 +80,12 @@ def read_excel_sheet(path: Path, sheet: str, label: str | None = None) -> RawTab
     label = label or f"{path.name}[{sheet}]"
     try:
         frame = pd.read_excel(path, sheet_name=sheet, dtype=object, header=0, engine="openpyxl")
-    except ValueError as exc:
-        raise CaseError([Problem(label, None, "-", f"cannot read sheet: {exc}")]) from None
     except ImportError:
         raise CaseError([Problem(label, None, "-", "reading Excel needs openpyxl: pip install openpyxl")]) from None
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a missing sheet, a corrupt or non-Excel file: all input errors
+        raise CaseError([Problem(label, None, "-", f"cannot read sheet: {exc}")]) from None
     excel_rows = np.arange(len(frame), dtype=np.int64) + 2
     frame = frame.map(_cell_text)
     keep = frame.apply(lambda row: any(str(c).strip() for c in row), axis=1).to_numpy(dtype=bool) if len(frame) else np.array([], bool)

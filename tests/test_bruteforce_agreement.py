@@ -1,0 +1,71 @@
+"""The solver's optimum equals brute-force enumeration of every portfolio (tests/reference).
+
+Each constraint family and each objective is forced on in its own group of cases, so a wrong
+family cannot hide behind cases that never use it.
+"""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import measureopt as mo
+from tests.reference.bruteforce import solve_case
+from tests.reference.tiny_cases import tiny_case_params, write_tiny_case
+
+FAMILIES = {
+    "plain": {},
+    "max_abatement": {"objective": "max_abatement", "budget_total": True},
+    "min_investment": {"objective": "min_investment", "target_scope": "joint"},
+    "min_net_cost": {"objective": "min_net_cost", "target_scope": "joint"},
+    "weighted": {"objective": "max_weighted_benefit", "weights": {"vulnerable_bonus": 2.0, "equity_elasticity": 1.3}},
+    "target_cluster": {"target_scope": "cluster"},
+    "target_each": {"target_scope": "each"},
+    "cluster_budget": {"cluster_budget": True, "clusters": True},
+    "municipal_budgets": {"municipal_budgets": True},
+    "programmes": {"programmes": True, "budget_total": True},
+    "groups_requires": {"groups": True, "requires": True},
+    "statuses": {"statuses": True},
+    "vulnerable_share": {"justice": {"vulnerable_share_min": 0.35}},
+    "vulnerable_share_investment": {"justice": {"vulnerable_share_min": 0.3, "benefit": "investment"}},
+    "population_floor": {"justice": {"population_floor": 0.5}},
+    "population_floor_households": {"justice": {"population_floor": 0.6, "benefit": "households"}},
+    "gini": {"justice": {"gini_max": 0.3}},
+    "gini_bill_savings": {"justice": {"gini_max": 0.4, "benefit": "bill_savings"}},
+    "maxmin": {"justice": {"maxmin": True}},
+    "maxmin_tolerance": {"justice": {"maxmin": True, "maxmin_tolerance": 0.2}, "objective": "min_net_cost"},
+    "numeric_ids": {"numeric_ids": True, "programmes": True},
+}
+
+
+def _ours(case_dir):
+    try:
+        result = mo.solve(mo.load(case_dir))
+    except mo.InfeasibleError as error:
+        assert error.explanation and error.explanation[0].startswith("the case is infeasible")
+        return "infeasible", None
+    return "optimal", result.objective_value
+
+
+def _agree(case_dir) -> str:
+    try:
+        reference = solve_case(case_dir)
+    except ValueError:  # too many portfolios to enumerate
+        return "skipped"
+    status, value = _ours(case_dir)
+    assert status == reference["status"], (status, reference)
+    if value is not None:
+        assert value == pytest.approx(reference["objective"], rel=1e-7, abs=1e-7)
+    return status
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_optimum_equals_brute_force(family, tmp_path):
+    outcomes = [_agree(write_tiny_case(tmp_path / str(seed), seed, **FAMILIES[family])) for seed in range(8)]
+    assert outcomes.count("optimal") >= 2, f"{family}: too few feasible cases to test anything: {outcomes}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=tiny_case_params())
+def test_random_cases_agree(params, tmp_path_factory):
+    seed, knobs = params
+    _agree(write_tiny_case(tmp_path_factory.mktemp("case"), seed, **knobs))
