@@ -84,10 +84,16 @@ def test_verification_accepts_solver_output_and_rejects_tampering(seed, tiny_cas
     assume(result is not None)
     assert verify(case, result.portfolio).violations == []
     mt = case.measures
-    # tamper 1: every candidate at its maximum -> the budget (sized below the cost of all) breaks
+    # tamper 1: every candidate at its maximum breaks the budget whenever that costs more than it
     everything = replace(result.portfolio, units=mt["max_units"].to_numpy(dtype=float),
                          selected=np.ones(len(mt), bool))
-    assert verify(case, everything).violations
+    full_cost = float((mt["capex_eur"] * mt["max_units"] + mt["fixed_capex_eur"]).sum())
+    if full_cost > case.settings.budget.total_eur * (1 + 1e-6):
+        assert verify(case, everything).violations
+    # tamper 1b: one more unit than max_units
+    over = result.portfolio.units.copy()
+    over[0] = mt["max_units"].iat[0] + 1
+    assert any("max_units" in v for v in verify(case, replace(result.portfolio, units=over)).violations)
     # tamper 2: one measure given units without being selected
     j = int(np.argmax(~result.portfolio.selected)) if (~result.portfolio.selected).any() else 0
     units = result.portfolio.units.copy()

@@ -389,8 +389,12 @@ def load_case(
         try:
             raw = read_table(directory, spec, key)
         except CaseError as exc:
-            problems.extend(replace(p, file=label, line=line, column=path_key) if p.file == "case.yaml" and p.line is None else p
-                            for p in exc.problems)
+            # a table that cannot be opened at all is reported at its `tables:` entry, when it has one
+            problems.extend(
+                replace(p, file=label, line=line, column=path_key) if p.file == "case.yaml" and p.line is None
+                else replace(p, file=label, line=line, column=path_key, value=spec) if given and p.line is None
+                else p
+                for p in exc.problems)
             continue
         except FileNotFoundError:
             if given:

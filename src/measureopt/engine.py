@@ -93,12 +93,14 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     """Solve; raise the typed error when there is nothing to report.
 
     With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
-    portfolio breaks the cap; the cuts found are kept in the returned formulation.
+    portfolio breaks the cap; the cuts found are kept in the returned formulation. The time limit
+    holds for all rounds together.
     """
     seconds = 0.0
     for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
         for _ in range(MAX_CUT_ROUNDS):
-            result = solve(form, options, objective, relax=relax)
+            remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
+            result = solve(form, remaining, objective, relax=relax)
             seconds += result.seconds
             if result.status == Status.INFEASIBLE:
                 raise InfeasibleError(explain(form, options))
@@ -112,6 +114,9 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
             gini = population_gini(benefit, form.case.municipalities["population"].to_numpy())
             if gini is None or gini <= form.case.settings.justice.gini_max + GINI_TOLERANCE:
                 break
+            if seconds >= options.time_limit_s:
+                raise SolverError(f"time limit reached before a portfolio met the Gini cap (last one: {gini:.4f}); "
+                                  "try a longer solver.time_limit_s")
             form = gini_cut(form, benefit)
         else:
             raise SolverError(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts")

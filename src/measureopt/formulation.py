@@ -402,7 +402,7 @@ def population_floor(case: Case, cols: Columns, rows: Rows) -> None:
 
 #: Up to this many municipalities the Gini cap is written with pairwise rows; above, it is
 #: enforced by cutting planes (`gini_cut`), one dense row per ordering, added while violated.
-GINI_PAIRWISE_MAX = 40
+GINI_PAIRWISE_MAX = 60
 
 
 def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:

@@ -67,8 +67,8 @@ def read_csv(path: Path, label: str | None = None) -> RawTable:
     for row, line in zip(body, body_lines):
         if len(row) != width:
             problems.append(Problem(label, line, "-", f"row has {len(row)} fields, the header has {width}"))
-    if ";" in rows[0][0] and width == 1:
-        problems.append(Problem(label, 1, "-", "only one column found: the delimiter must be a comma", rows[0][0][:60]))
+    if width == 1 and any(sep in rows[0][0] for sep in ";\t|"):
+        problems.insert(0, Problem(label, lines[0], "-", "only one column found: the delimiter must be a comma", rows[0][0][:60]))
     if problems:
         raise CaseError(problems[:50])
     frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)

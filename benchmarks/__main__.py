@@ -1,0 +1,191 @@
+"""Benchmark suite: `python -m benchmarks` (full table) or `python -m benchmarks --smoke` (CI).
+
+Every run is one generated case (benchmarks/generate.py) solved in its own subprocess, so that
+peak memory (RSS) is per run. Phases are timed separately: load + validate, build (formulation
+arrays), hand-over to HiGHS (passModel), HiGHS solve, verification, writing. The floor is the
+hand-over of the very same arrays to highspy; the ratio is (build + hand-over) / hand-over.
+The smoke run fails on a crash or a wrong (unverified) result, never on time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FULL_SIZES = (8, 44, 100, 1_000, 8_000, 35_000)
+SMOKE_SIZES = (8, 44)
+VARIANTS = {
+    "base": None,  # max_abatement with a joint target and a total budget
+    "justice": {"vulnerable_share_min": 0.3, "gini_max": 0.4},
+}
+BEGIN, END = "<!-- benchmark-table:begin -->", "<!-- benchmark-table:end -->"
+
+
+def run_one(case_dir: Path, time_limit: float) -> dict:
+    """All phases of one solve, in this process; returns seconds per phase and the outcome."""
+    import measureopt as mo
+    from measureopt.engine import _checked, _solved, solver_settings
+    from measureopt.formulation import build
+    from measureopt.results import write_result
+    from measureopt.solver import to_highs
+
+    timings: dict = {}
+    clock = time.perf_counter()
+    case = mo.load(case_dir, overrides={"solver": {"time_limit_s": time_limit}})
+    timings["load_validate_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    form = build(case)
+    timings["build_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    to_highs(form)
+    timings["handover_s"] = time.perf_counter() - clock
+    form, result = _solved(form, solver_settings(case))
+    timings["solve_s"] = result.seconds
+    clock = time.perf_counter()
+    portfolio, verified = _checked(case, form, result.x, None)
+    timings["verify_s"] = time.perf_counter() - clock
+    from measureopt.engine import Result
+
+    outcome = Result(case=case, status=result.status, objective_name=form.objective_name,
+                     objective_value=result.objective, mip_gap=result.mip_gap, portfolio=portfolio,
+                     verified=verified, binding=[], build_seconds=timings["build_s"],
+                     solve_seconds=result.seconds, variables=form.shape[1], constraints=form.shape[0])
+    clock = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        write_result(outcome, Path(out) / "result")
+    timings["write_s"] = time.perf_counter() - clock
+    return {
+        **timings, "status": result.status.value, "gap": result.mip_gap, "objective": result.objective,
+        "variables": form.shape[1], "constraints": form.shape[0], "nonzeros": int(form.matrix.nnz),
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
+def _child(args) -> int:
+    print(json.dumps(run_one(Path(args.case), args.time_limit)))
+    return 0
+
+
+def _case(root: Path, municipalities: int, measures: int, variant: str) -> Path:
+    from benchmarks.generate import generate_case
+
+    directory = root / f"m{municipalities}x{measures}-{variant}"
+    if not (directory / "measures.csv").exists():
+        generate_case(directory, municipalities, measures, seed=0, justice=VARIANTS[variant])
+    return directory
+
+
+def _table(rows: list[dict]) -> str:
+    head = ("| municipalities x measures | variant | variables | constraints | load+validate s | build s | "
+            "hand-over s | build+hand-over / floor | HiGHS solve s | verify s | write s | peak RSS GiB | status | gap |")
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | | | | | | | | | | | {r['error']} | |")
+            continue
+        ratio = (r["build_s"] + r["handover_s"]) / r["handover_s"]
+        gap = "" if r["gap"] is None else f"{r['gap']:.1e}"
+        lines.append(
+            f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | {r['variables']:,} | {r['constraints']:,} | "
+            f"{r['load_validate_s']:.2f} | {r['build_s']:.2f} | {r['handover_s']:.2f} | {ratio:.2f} | "
+            f"{r['solve_s']:.1f} | {r['verify_s']:.2f} | {r['write_s']:.2f} | {r['peak_rss_gib']:.2f} | {r['status']} | {gap} |")
+    return "\n".join(lines)
+
+
+def _chart(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for variant in VARIANTS:
+        done = [r for r in rows if r["variant"] == variant and "error" not in r]
+        size = [r["municipalities"] * r["measures"] for r in done]
+        ax.loglog(size, [r["build_s"] + r["handover_s"] for r in done], "o-", label=f"build + hand-over ({variant})")
+        ax.loglog(size, [r["solve_s"] for r in done], "s--", label=f"HiGHS solve ({variant})")
+    ax.set_xlabel("candidate measures (municipalities x measures)")
+    ax.set_ylabel("seconds")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _record(rows: list[dict], readme: Path) -> None:
+    text = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    machine = f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, " \
+              f"{_cores()} cores, {_memory_gib():.0f} GiB"
+    block = f"{BEGIN}\nMachine: {machine}. Generated by `python -m benchmarks` on {time.strftime('%Y-%m-%d')}.\n\n{_table(rows)}\n{END}"
+    start, end = text.find(BEGIN), text.find(END)
+    text = text[:start] + block + text[end + len(END):] if start >= 0 <= end else text + "\n" + block + "\n"
+    readme.write_text(text)
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _memory_gib() -> float:
+    try:
+        with open("/proc/meminfo") as fh:
+            return int(fh.readline().split()[1]) / 2**20
+    except OSError:
+        return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="8 and 44 municipalities only (CI)")
+    parser.add_argument("--sizes", help="comma-separated municipality counts", default=None)
+    parser.add_argument("--measures", type=int, default=50)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve [600; 30 with --smoke]")
+    parser.add_argument("--cases", type=Path, default=HERE / "out" / "cases", help="where generated cases are kept")
+    parser.add_argument("--child", dest="case", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.case:
+        return _child(args)
+    if args.time_limit is None:
+        args.time_limit = 30.0 if args.smoke else 600.0
+    sizes = SMOKE_SIZES if args.smoke else tuple(int(s) for s in args.sizes.split(",")) if args.sizes else FULL_SIZES
+    rows = []
+    for municipalities in sizes:
+        for variant in args.variants.split(","):
+            case_dir = _case(args.cases, municipalities, args.measures, variant)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "benchmarks", "--child", str(case_dir), "--time-limit", str(args.time_limit)],
+                                  capture_output=True, text=True, cwd=HERE.parent)
+            row = {"municipalities": municipalities, "measures": args.measures, "variant": variant}
+            if done.returncode != 0:
+                row["error"] = (done.stderr.strip().splitlines() or ["crashed"])[-1][:120]
+            else:
+                row.update(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(row)
+            print(f"{municipalities:>6} x {args.measures} {variant:8s} {time.perf_counter() - started:8.1f} s  "
+                  f"{row.get('status', row.get('error'))}", flush=True)
+    failed = [r for r in rows if "error" in r]
+    print(_table(rows))
+    if not args.smoke:
+        (HERE / "out").mkdir(exist_ok=True)
+        (HERE / "out" / "results.json").write_text(json.dumps(rows, indent=2))
+        _record(rows, HERE / "README.md")
+        _chart(rows, HERE / "scaling.png")
+    if failed:
+        print(f"{len(failed)} benchmark run(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
