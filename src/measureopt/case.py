@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .errors import CaseError, Problem
-from .settings import SettingLayer, Settings, Tables, is_set, layer, locate, read_yaml, setting_layers, validate_settings
+from .settings import SettingLayer, Settings, Tables, is_set, layer, locate, read_yaml, setting_layers
 from .tables import RawTable, read_table
 
 SECTORS = (
@@ -451,12 +451,3 @@ def _warnings(measures: pd.DataFrame) -> list[str]:
     excluded = set(measures.loc[measures["status"] == "excluded", "measure"])
     blocked = measures[measures["requires"].isin(excluded)]
     return [f"measure {m} requires excluded measure {r}: it can never be selected" for m, r in zip(blocked["measure"], blocked["requires"])]
-
-
-def with_settings(case: Case, **changes) -> Case:
-    """The same case under other settings (used by scenario runs and the maxmin stages)."""
-    merged = case.settings.model_dump()
-    for key, value in changes.items():
-        merged[key] = value
-    settings = validate_settings(merged, case.source)
-    return Case(case.directory, settings, case.municipalities, case.measures, case.programmes, case.source, case.warnings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -158,16 +158,10 @@ def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray 
     lower, upper = form.col_lower.copy(), form.col_upper.copy()
     fixed = form.integrality
     lower[fixed] = upper[fixed] = np.round(x[fixed])
-    lp_form = _with_bounds(form, lower, upper)
+    lp_form = replace(form, col_lower=lower, col_upper=upper)
     highs = to_highs(lp_form, objective, integer=False)
     highs.setOptionValue("time_limit", 60.0)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(highs.getSolution().row_dual) * form.sense
-
-
-def _with_bounds(form: Formulation, lower: np.ndarray, upper: np.ndarray) -> Formulation:
-    from dataclasses import replace
-
-    return replace(form, col_lower=lower, col_upper=upper)

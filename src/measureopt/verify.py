@@ -108,7 +108,6 @@ def verify(case: Case, portfolio: Portfolio, maxmin_floor: float | None = None) 
 
     # programmes: who takes part, what is bought through them, and the discount
     prog = case.programmes
-    member_muni = pd.Series([m for m, _ in portfolio.members], dtype=object)
     member_prog = pd.Series([p for _, p in portfolio.members], dtype=object)
     for p in portfolio.running:
         count = int((member_prog == p).sum())
