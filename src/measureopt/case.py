@@ -130,7 +130,13 @@ class _Collector:
 
 
 def _typed_column(col: Column, text: pd.Series, out: _Collector) -> pd.Series:
-    """One column parsed into its type, blanks filled with the default; problems collected."""
+    """One column parsed into its type, blanks filled with the default; problems collected.
+
+    A numeric column may arrive already parsed (float, NaN = blank) from the fast CSV reader.
+    """
+    if pd.api.types.is_float_dtype(text.dtype):
+        return _numeric_column(col, text.to_numpy(dtype=float), None, out)
+    text = text.fillna("")
     cells = text.astype(str).str.strip()
     blank = (cells == "").to_numpy()
     if col.required and blank.any():
@@ -157,24 +163,43 @@ def _typed_column(col: Column, text: pd.Series, out: _Collector) -> pd.Series:
         bad = ~blank & ~cells.str.match(_ISO2).to_numpy()
         out.add(bad, col.name, "must be an ISO 3166 alpha-2 code such as ES", cells[bad].tolist())
         return cells.where(~blank, None)
-    numbers = pd.to_numeric(cells.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
-    not_number = ~blank & np.isnan(numbers) & ~cells.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
-    out.add(not_number, col.name, "must be a number", cells[not_number].tolist())
+    numbers = pd.to_numeric(cells.where(~blank, "0"), errors="coerce").to_numpy(dtype=float, copy=True)
+    numbers[blank] = np.nan
+    return _numeric_column(col, numbers, cells, out)
+
+
+def _numeric_column(col: Column, numbers: np.ndarray, cells: pd.Series | None, out: _Collector) -> pd.Series:
+    """Range checks of a numeric column (NaN = blank unless `cells` says the text was 'nan')."""
+    if cells is None:
+        blank = np.isnan(numbers)
+        not_number = np.zeros(len(numbers), bool)
+
+        def shown(mask):
+            return [f"{v:g}" for v in numbers[mask]]
+        if col.required and blank.any():
+            out.add(blank, col.name, "required value is blank")
+    else:
+        blank = (cells == "").to_numpy()
+        not_number = ~blank & np.isnan(numbers) & ~cells.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
+
+        def shown(mask):
+            return cells[mask].tolist()
+        out.add(not_number, col.name, "must be a number", shown(not_number))
     not_finite = ~blank & ~not_number & ~np.isfinite(numbers)
-    out.add(not_finite, col.name, "must be a finite number", cells[not_finite].tolist())
+    out.add(not_finite, col.name, "must be a finite number", shown(not_finite))
     ok = ~blank & np.isfinite(numbers)
     if col.kind == "year":
         bad = ok & (numbers != np.round(numbers))
-        out.add(bad, col.name, "must be a whole year", cells[bad].tolist())
+        out.add(bad, col.name, "must be a whole year", shown(bad))
     if col.minimum is not None:
         low = ok & ((numbers <= col.minimum) if col.strict_min else (numbers < col.minimum))
         op = ">" if col.strict_min else ">="
-        out.add(low, col.name, f"must be {op} {col.minimum:g}", cells[low].tolist())
+        out.add(low, col.name, f"must be {op} {col.minimum:g}", shown(low))
     if col.maximum is not None:
         high = ok & (numbers > col.maximum)
-        out.add(high, col.name, f"must be <= {col.maximum:g}", cells[high].tolist())
+        out.add(high, col.name, f"must be <= {col.maximum:g}", shown(high))
     default = np.nan if col.default is None else col.default
-    return pd.Series(np.where(blank | ~np.isfinite(numbers), default, numbers), index=text.index, dtype=float)
+    return pd.Series(np.where(blank | ~np.isfinite(numbers), default, numbers), dtype=float)
 
 
 def _parse_table(table: RawTable, columns: tuple[Column, ...], out: _Collector) -> pd.DataFrame:
@@ -199,7 +224,7 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], out: _Collector) 
             text = table.frame.loc[:, col.name].iloc[:, 0]
         else:
             text = table.frame[col.name]
-        typed[col.name] = _typed_column(col, text.fillna(""), out)
+        typed[col.name] = _typed_column(col, text, out).set_axis(table.frame.index)
     return pd.DataFrame(typed, index=table.frame.index)
 
 
@@ -387,7 +412,7 @@ def load_case(
             parsed[key] = (empty, None)
             continue
         try:
-            raw = read_table(directory, spec, key)
+            raw = read_table(directory, spec, key, frozenset(c.name for c in columns if c.kind in ("number", "year")))
         except CaseError as exc:
             # a table that cannot be opened at all is reported at its `tables:` entry, when it has one
             problems.extend(
