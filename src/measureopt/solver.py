@@ -62,8 +62,24 @@ class SolverSettings:
     verbose: bool = False
 
 
+def row_scale(form: Formulation) -> np.ndarray:
+    """Per-row factors (powers of two, exact) that bring each row's largest coefficient near 1.
+
+    Budget rows in EUR and target rows in t/yr differ by orders of magnitude; unscaled, HiGHS's
+    absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
+    """
+    matrix = form.matrix
+    counts = np.diff(matrix.indptr)
+    largest = np.ones(matrix.shape[0])
+    filled = counts > 0
+    largest[filled] = np.maximum.reduceat(np.abs(matrix.data), matrix.indptr[:-1][filled])
+    return 2.0 ** -np.round(np.log2(largest))
+
+
 def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
-    """A Highs instance holding the formulation (always minimising sense * objective)."""
+    """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
+    sense * objective)."""
+    scale = row_scale(form)
     lp = highspy.HighsLp()
     n_rows, n_cols = form.matrix.shape
     lp.num_col_ = n_cols
@@ -71,14 +87,14 @@ def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bo
     lp.col_cost_ = form.sense * (form.objective if objective is None else objective)
     lp.col_lower_ = form.col_lower
     lp.col_upper_ = form.col_upper
-    lp.row_lower_ = form.row_lower
-    lp.row_upper_ = form.row_upper
+    lp.row_lower_ = form.row_lower * scale
+    lp.row_upper_ = form.row_upper * scale
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
     lp.a_matrix_.num_col_ = n_cols
     lp.a_matrix_.num_row_ = n_rows
     lp.a_matrix_.start_ = form.matrix.indptr.astype(np.int32)
     lp.a_matrix_.index_ = form.matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = form.matrix.data
+    lp.a_matrix_.value_ = form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr))
     if integer and form.integrality.any():
         lp.integrality_ = np.where(form.integrality, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
     highs = highspy.Highs()
@@ -164,4 +180,4 @@ def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray 
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(highs.getSolution().row_dual) * form.sense
+    return np.asarray(highs.getSolution().row_dual) * row_scale(form) * form.sense
