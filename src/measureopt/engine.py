@@ -13,8 +13,9 @@ import numpy as np
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import REQUIREMENTS, Formulation, build, gini_cut, gini_row_scale, needs_gini_cuts, objective_vector
+from .heuristics import greedy_portfolio
 from .infeasibility import explain
-from .solver import SolveResult, SolverSettings, Status, fixed_integer_duals, solve
+from .solver import SMALL_MODEL_INTEGERS, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -41,6 +42,7 @@ class Result:
     constraints: int
     maxmin_t: float | None = None
     notes: list[str] = field(default_factory=list)
+    trajectory: tuple = ()
 
     @property
     def sense(self) -> str:
@@ -97,10 +99,11 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     holds for all rounds together.
     """
     seconds = 0.0
+    start = greedy_start(form) if form.integrality.sum() > SMALL_MODEL_INTEGERS else None
     for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
         for _ in range(MAX_CUT_ROUNDS):
             remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
-            result = solve(form, remaining, objective, relax=relax)
+            result = solve(form, remaining, objective, relax=relax, start=None if relax else start)
             seconds += result.seconds
             if result.status == Status.INFEASIBLE:
                 raise InfeasibleError(explain(form, options))
@@ -121,6 +124,14 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
         else:
             raise SolverError(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts")
     return form, replace(result, seconds=seconds)
+
+
+def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy portfolio (`heuristics.py`) as a partial start: u and y of every measure."""
+    units, selected = greedy_portfolio(form.case)
+    own = form.cols.own_y
+    columns = np.r_[form.cols.u, form.cols.y[own]]
+    return columns, np.r_[units, selected[own].astype(float)]
 
 
 def _checked(case: Case, form: Formulation, x: np.ndarray, floor: float | None) -> tuple[Portfolio, Verified]:
@@ -197,6 +208,6 @@ def run_case(case: Case, verbose: bool = False) -> Result:
         mip_gap=result.mip_gap, portfolio=portfolio, verified=verified,
         binding=binding_requirements(form, result.x, duals, verified), build_seconds=build_seconds,
         solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
-        notes=list(case.warnings),
+        notes=list(case.warnings), trajectory=result.trajectory,
     )
 

@@ -60,6 +60,8 @@ def summary(result: Result, scenario: str | None) -> dict:
     }
     if result.maxmin_t is not None:
         data["maxmin_t"] = _number(result.maxmin_t)
+    if result.trajectory:
+        data["gap_trajectory"] = [dict(zip(("seconds", "primal", "dual", "gap"), point)) for point in result.trajectory]
     if result.notes:
         data["notes"] = result.notes
     data["settings"] = settings_dict(result.case.settings)

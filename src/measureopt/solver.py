@@ -49,6 +49,7 @@ class SolveResult:
     dual_bound: float | None
     seconds: float
     highs_status: str
+    trajectory: tuple = ()  # (seconds, primal bound, dual bound, gap) as the MIP went on
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,35 @@ _STATUS = {
 }
 
 
-def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False) -> SolveResult:
-    """Solve the MIP (or its LP relaxation); returns the status, the solution (if any) and the gap."""
+#: Seconds between two points of the recorded gap trajectory.
+TRAJECTORY_EVERY_S = 1.0
+
+
+def _record_trajectory(highs: highspy.Highs, sense: int) -> list:
+    """Start recording (seconds, primal, dual, gap) from HiGHS's MIP callbacks."""
+    points: list = []
+
+    def callback(kind, message, out, data_in, user):
+        if points and out.running_time - points[-1][0] < TRAJECTORY_EVERY_S and out.mip_primal_bound * sense == points[-1][1]:
+            return
+        if np.isfinite(out.mip_primal_bound) and np.isfinite(out.mip_dual_bound):
+            points.append((round(out.running_time, 3), out.mip_primal_bound * sense, out.mip_dual_bound * sense, out.mip_gap))
+
+    highs.setCallback(callback, None)
+    highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+    highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+    return points
+
+
+def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False,
+          start: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
+    """Solve the MIP (or its LP relaxation) from an optional partial start (columns, values);
+    returns the status, the solution (if any), the gap and its trajectory."""
     highs = to_highs(form, objective, integer=not relax)
     _configure(highs, form, options)
+    if start is not None:
+        highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
+    trajectory = [] if relax else _record_trajectory(highs, form.sense)
     started = time.perf_counter()
     run(highs, options.time_limit_s)
     seconds = time.perf_counter() - started
@@ -166,7 +192,9 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     gap = float(info.mip_gap) if mip and status.has_solution else (0.0 if status.has_solution else None)
     bound = float(info.mip_dual_bound) * form.sense if mip and status.has_solution else None
     objective_value = float(info.objective_function_value) * form.sense if status.has_solution else None
-    return SolveResult(status, x, objective_value, gap, bound, seconds, highs.modelStatusToString(model_status))
+    if trajectory and status.has_solution:
+        trajectory.append((round(seconds, 3), objective_value, bound, gap))
+    return SolveResult(status, x, objective_value, gap, bound, seconds, highs.modelStatusToString(model_status), tuple(trajectory))
 
 
 def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray | None = None) -> np.ndarray | None:

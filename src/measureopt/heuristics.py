@@ -1,0 +1,64 @@
+"""A greedy starting portfolio for large models: the cheapest abatement first (by LCOA).
+
+Handed to HiGHS as a start (it checks it and completes the auxiliary columns), it gives large
+solves an incumbent from the first second, so a time limit still returns a usable, verified answer.
+Every budget holds by construction; targets and justice rules are left to HiGHS (a start that
+breaks them is simply not used).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .case import Case
+from .formulation import crf
+
+
+def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Units and selection per measure: committed measures, then whole measures by levelised
+    cost of abatement, one per group, none that needs a prerequisite, within every budget."""
+    mt = case.measures
+    units = mt["max_units"].to_numpy(dtype=float)
+    cost = mt["fixed_capex_eur"].to_numpy() + mt["capex_eur"].to_numpy() * units
+    abatement = mt["co2_reduction_t"].to_numpy() * units
+    annual = crf(case.settings.economics.discount_rate, mt["lifetime_years"].to_numpy()) * cost \
+        + (mt["opex_eur"] - mt["bill_savings_eur"]).to_numpy() * units
+    committed = (mt["status"] == "committed").to_numpy()
+    lcoa = np.divide(annual, abatement, out=np.full(len(mt), np.inf), where=abatement > 0)
+    candidate = committed | ((mt["status"] == "candidate").to_numpy() & mt["requires"].isna().to_numpy() & (abatement > 0))
+    order = pd.DataFrame({"rank": np.where(committed, -np.inf, lcoa), "group": mt["group"], "m": mt["m"],
+                          "cost": cost})[candidate].sort_values("rank", kind="stable")
+    has_group = order["group"].notna()
+    order = order[~has_group | ~order["group"].duplicated()]  # the best of each group
+    munis = case.municipalities
+    keep = np.ones(len(order), bool)
+    caps = munis["budget_eur"].to_numpy()[order["m"].to_numpy()]
+    keep &= ~(order.groupby("m")["cost"].cumsum().to_numpy() > np.nan_to_num(caps, nan=np.inf))
+    budget = case.settings.budget
+    if budget is not None and budget.cluster_eur:
+        kept = order[keep]
+        cluster = munis["cluster"].to_numpy(dtype=object)[kept["m"].to_numpy()]
+        cap = np.array([budget.cluster_eur.get(c, np.inf) for c in cluster])
+        spent = kept["cost"].groupby(pd.Series(cluster, index=kept.index)).cumsum().to_numpy()
+        keep[np.flatnonzero(keep)[spent > cap]] = False
+    if budget is not None and budget.total_eur is not None:
+        within = order["cost"][keep].cumsum().to_numpy() <= budget.total_eur
+        keep[np.flatnonzero(keep)[~within]] = False
+    chosen = np.zeros(len(mt), bool)
+    chosen[order.index[keep]] = True
+    chosen |= _with_prerequisites(mt, committed)
+    return np.where(chosen, units, 0.0), chosen
+
+
+def _with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
+    """`forced` measures and, transitively, the measures they require."""
+    required = pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+    closure = forced.copy()
+    frontier = forced & (required >= 0)
+    while frontier.any():
+        new = np.zeros_like(closure)
+        new[required[frontier]] = True
+        new &= ~closure
+        closure |= new
+        frontier = new & (required >= 0)
+    return closure
