@@ -122,3 +122,25 @@ def test_validate_prints_size_and_totals():
 def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "measureopt", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "0.1.0" in done.stdout
+
+
+def test_results_carry_provenance_and_neutralise_formulas(tmp_path):
+    case_dir = tmp_path / "case"
+    import shutil
+
+    shutil.copytree(CASES / "rural-cluster", case_dir)
+    measures = pd.read_csv(case_dir / "measures.csv", dtype=str, keep_default_na=False)
+    committed = measures.index[measures["status"] == "committed"][0]
+    old = measures.at[committed, "measure"]
+    measures.loc[measures["requires"] == old, "requires"] = "=HYPERLINK(1)"
+    measures.at[committed, "measure"] = "=HYPERLINK(1)"
+    measures.to_csv(case_dir / "measures.csv", index=False)
+    out = tmp_path / "out"
+    assert invoke("solve", case_dir, "--out", out, "-q").exit_code == 0
+    text = (out / "portfolio.csv").read_text()
+    assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+    summary = json.loads((out / "summary.json").read_text())
+    import hashlib
+
+    assert summary["provenance"]["inputs_sha256"]["measures.csv"] == hashlib.sha256((case_dir / "measures.csv").read_bytes()).hexdigest()
+    assert summary["provenance"]["measureopt_version"] == "0.1.0"

@@ -5,6 +5,7 @@ temporary sibling first, renamed into place at the end, so a failed run leaves n
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -65,7 +66,21 @@ def summary(result: Result, scenario: str | None) -> dict:
     if result.notes:
         data["notes"] = result.notes
     data["settings"] = settings_dict(result.case.settings)
+    data["provenance"] = provenance(result.case)
     return data
+
+
+def provenance(case) -> dict:
+    """What the result was computed from: measureopt's version and the SHA-256 of every input file."""
+    from . import __version__
+
+    files = ["case.yaml"] + [getattr(case.settings.tables, t).split(" sheet=")[0].strip() for t in ("municipalities", "measures", "programmes")]
+    digests = {}
+    for name in dict.fromkeys(files):
+        path = case.directory / name
+        if path.is_file():
+            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"measureopt_version": __version__, "inputs_sha256": digests}
 
 
 def _units_text(units: np.ndarray, integer: np.ndarray) -> list[str]:
@@ -143,9 +158,23 @@ def atomic_folder(out: Path) -> Iterator[Path]:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (=, +, -, @ first) prefixed with '."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
+            text = safe[column]
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            safe[column] = text.where(~risky, "'" + text.astype(str))
+    return safe
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A CSV with deterministic formatting (full float precision, blank for undefined)."""
-    frame.to_csv(path, index=False, float_format="%.12g", lineterminator="\n")
+    """A CSV with deterministic formatting (full float precision, blank for undefined), formula-safe."""
+    neutralise(frame).to_csv(path, index=False, float_format="%.12g", lineterminator="\n")
 
 
 def write_result(result: Result, out: Path, scenario: str | None = None) -> Path:
