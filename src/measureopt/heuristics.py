@@ -1,4 +1,4 @@
-"""A greedy starting portfolio for large models: the cheapest abatement first (by LCOA).
+"""A greedy starting portfolio for large models: the cheapest abatement first.
 
 Handed to HiGHS as a start (it checks it and completes the auxiliary columns), it gives large
 solves an incumbent from the first second, so a time limit still returns a usable, verified answer.
@@ -15,8 +15,9 @@ from .formulation import crf
 
 
 def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    """Units and selection per measure: committed measures, then whole measures by levelised
-    cost of abatement, one per group, none that needs a prerequisite, within every budget."""
+    """Units and selection per measure: committed measures, then whole measures by cost per
+    tonne (levelised cost of abatement for min_net_cost, investment per t/yr otherwise), one per
+    group, none that needs a prerequisite, within every budget."""
     mt = case.measures
     units = mt["max_units"].to_numpy(dtype=float)
     cost = mt["fixed_capex_eur"].to_numpy() + mt["capex_eur"].to_numpy() * units
@@ -24,7 +25,8 @@ def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
     annual = crf(case.settings.economics.discount_rate, mt["lifetime_years"].to_numpy()) * cost \
         + (mt["opex_eur"] - mt["bill_savings_eur"]).to_numpy() * units
     committed = (mt["status"] == "committed").to_numpy()
-    lcoa = np.divide(annual, abatement, out=np.full(len(mt), np.inf), where=abatement > 0)
+    per_tonne = annual if case.settings.objective == "min_net_cost" else cost
+    lcoa = np.divide(per_tonne, abatement, out=np.full(len(mt), np.inf), where=abatement > 0)
     candidate = committed | ((mt["status"] == "candidate").to_numpy() & mt["requires"].isna().to_numpy() & (abatement > 0))
     order = pd.DataFrame({"rank": np.where(committed, -np.inf, lcoa), "group": mt["group"], "m": mt["m"],
                           "cost": cost})[candidate].sort_values("rank", kind="stable")
