@@ -30,3 +30,36 @@ def test_solve_with_greedy_start_verifies_and_records_a_trajectory(tmp_path, mon
     without = mo.solve(case)
     assert with_start.objective_value == without.objective_value or abs(with_start.objective_value - without.objective_value) <= 1e-3 * without.objective_value
     assert with_start.trajectory and with_start.trajectory[-1][3] <= 1e-3
+
+
+def test_abatement_bound_is_valid_and_tight_enough(tmp_path, tiny_case):
+    from measureopt.heuristics import abatement_bound
+
+    checked = 0
+    for seed in range(40):
+        case = mo.load(tiny_case(seed, budget_total=True, objective="max_abatement", justice={}))
+        try:
+            optimum = mo.solve(case).objective_value
+        except mo.InfeasibleError:
+            continue
+        assert abatement_bound(case) >= optimum * (1 - 1e-9)
+        checked += 1
+    assert checked >= 10
+    case = mo.load(generate_case(tmp_path / "g", 30, 40, seed=5))
+    optimum = mo.solve(case).objective_value
+    assert optimum <= abatement_bound(case) <= 1.05 * optimum  # within 5 % on a realistic case
+
+
+def test_time_limit_gap_uses_the_tighter_certified_bound(tmp_path):
+    from measureopt.heuristics import abatement_bound
+    from measureopt.solver import SolveResult, Status
+
+    case = mo.load(generate_case(tmp_path / "g", 30, 40, seed=5))
+    bound = abatement_bound(case)
+    value = 0.9 * bound
+    loose = SolveResult(Status.TIME_LIMIT, None, value, 0.5, 1.5 * value, 1.0, "time limit")
+    assert engine.certified_gap(case, loose, value) == ((bound - value) / value, bound)
+    tight = replace(loose, dual_bound=1.01 * value, mip_gap=0.01)
+    assert engine.certified_gap(case, tight, value) == (0.01, 1.01 * value)
+    optimal = replace(loose, status=Status.OPTIMAL)
+    assert engine.certified_gap(case, optimal, value) == (0.5, 1.5 * value)  # only a time limit is re-certified

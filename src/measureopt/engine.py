@@ -13,7 +13,7 @@ import numpy as np
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import REQUIREMENTS, Formulation, build, gini_cut, gini_row_scale, needs_gini_cuts, objective_vector
-from .heuristics import greedy_portfolio
+from .heuristics import abatement_bound, greedy_portfolio
 from .infeasibility import explain
 from .solver import SMALL_MODEL_INTEGERS, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
@@ -41,6 +41,7 @@ class Result:
     variables: int
     constraints: int
     maxmin_t: float | None = None
+    dual_bound: float | None = None
     notes: list[str] = field(default_factory=list)
     trajectory: tuple = ()
 
@@ -175,6 +176,19 @@ def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | N
     return found
 
 
+def certified_gap(case: Case, result: SolveResult, value: float) -> tuple[float | None, float | None]:
+    """The best proven gap and bound: HiGHS's, or, when a time limit stopped it, the Lagrangian
+    budget bound of `heuristics.abatement_bound` if that is tighter (max_abatement only)."""
+    gap, bound = result.mip_gap, result.dual_bound
+    if result.status != Status.TIME_LIMIT:
+        return gap, bound
+    lagrangian = abatement_bound(case)
+    if lagrangian is not None and (bound is None or lagrangian < bound):
+        bound = lagrangian
+        gap = max(0.0, bound - value) / max(abs(value), 1e-12)  # HiGHS's |ub - lb| / |ub|
+    return gap, bound
+
+
 def run_case(case: Case, verbose: bool = False) -> Result:
     """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5)."""
     options = solver_settings(case, verbose)
@@ -203,9 +217,10 @@ def run_case(case: Case, verbose: bool = False) -> Result:
     if abs(value - result.objective) > 1e-6 * max(1.0, abs(value)):
         raise VerificationError(f"objective recomputed from the tables ({value:.6f}) differs from the solver's ({result.objective:.6f})")
     duals = fixed_integer_duals(form, result.x)
+    gap, bound = certified_gap(case, result, value)
     return Result(
         case=case, status=result.status, objective_name=form.objective_name, objective_value=value,
-        mip_gap=result.mip_gap, portfolio=portfolio, verified=verified,
+        mip_gap=gap, dual_bound=bound, portfolio=portfolio, verified=verified,
         binding=binding_requirements(form, result.x, duals, verified), build_seconds=build_seconds,
         solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
         notes=list(case.warnings), trajectory=result.trajectory,

@@ -44,6 +44,7 @@ def summary(result: Result, scenario: str | None) -> dict:
         "status": result.status.value,
         "objective": {"name": result.objective_name, "sense": result.sense, "value": _number(result.objective_value)},
         "mip_gap": _number(result.mip_gap),
+        "dual_bound": _number(result.dual_bound),
         "investment_eur": _number(v.investment_eur),
         "annual_abatement_t": _number(v.annual_abatement_t),
         "reduction_share": _number(_ratio(v.annual_abatement_t, baseline)),
