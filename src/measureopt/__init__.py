@@ -3,9 +3,10 @@ from .api import describe, load, parse_overrides, solve, write, write_infeasible
 from .case import Case
 from .engine import Result
 from .errors import CaseError, InfeasibleError, MeasureoptError, Problem, SolverError, VerificationError
+from .results import Solution, Summary
 
 __all__ = [
-    "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "SolverError",
+    "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "Solution", "SolverError", "Summary",
     "VerificationError", "describe", "load", "parse_overrides", "solve", "write", "write_infeasible_summary",
 ]
 __version__ = "0.1.0"

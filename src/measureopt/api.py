@@ -1,16 +1,18 @@
 """The public Python API; the command line is a thin layer over these functions."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .case import Case, load_case
 from .engine import Result, run_case
 from .errors import InfeasibleError
-from .results import write_infeasible, write_result
+from .macc import macc_table, selected_measures, write_macc as _write_macc
+from .results import Solution, write_infeasible, write_result
 from .settings import deep_merge, parse_assignment, settings_dict
 
 
-def parse_overrides(assignments) -> list[dict]:
+def parse_overrides(assignments: Iterable[str]) -> list[dict]:
     """`key.path=value` options as override mappings."""
     return [parse_assignment(a) for a in assignments]
 
@@ -23,12 +25,12 @@ def load(case_dir: str | Path, scenario: str | None = None, models: list[Path] |
     return load_case(case_dir, scenario, [Path(m) for m in models or []], overrides or [])
 
 
-def solve(case: Case, verbose: bool = False) -> Result:
+def solve(case: Case, verbose: bool = False) -> Solution:
     """The optimal, verified portfolio; raises InfeasibleError (with an explanation) or SolverError."""
     try:
-        return run_case(case, verbose)
+        return Solution.of(run_case(case, verbose))
     except InfeasibleError as error:
-        error.summary = {"case": case.name, "status": "infeasible", "explanation": error.explanation,
+        error.summary = {"case": case.name, "scenario": case.scenario or "base", "status": "infeasible", "explanation": error.explanation,
                          "settings": settings_dict(case.settings)}
         raise
 
@@ -40,7 +42,7 @@ def write(result: Result, out: str | Path, scenario: str | None = None) -> Path:
 
 def write_infeasible_summary(error: InfeasibleError, out: str | Path, scenario: str | None = None) -> Path:
     """summary.json of an infeasible run (status infeasible, the explanation, no portfolio)."""
-    return write_infeasible(deep_merge(error.summary or {}, {"scenario": scenario or "base"}), Path(out))
+    return write_infeasible(deep_merge(error.summary or {}, {"scenario": scenario} if scenario else {}), Path(out))
 
 
 def describe(case: Case) -> str:
@@ -75,3 +77,14 @@ def headline(result: Result, out: Path) -> str:
         f"results written to {out}",
     ]
     return "\n".join(lines)
+
+
+def macc(case: Case, results_dir: str | Path | None = None):
+    """The marginal abatement cost curve of a case's measures (a DataFrame, cheapest first); with a
+    results folder, a `selected` column marks its portfolio."""
+    return macc_table(case, None if results_dir is None else selected_measures(case, Path(results_dir)))
+
+
+def write_macc(case: Case, table, out: str | Path) -> Path:
+    """macc.csv and macc.svg (the chart) in `out`, written atomically."""
+    return _write_macc(table, Path(out), f"Marginal abatement cost curve: {case.name}", case.settings.currency)

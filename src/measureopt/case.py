@@ -109,6 +109,7 @@ class Case:
     programmes: pd.DataFrame
     source: dict = field(default_factory=dict, compare=False)  # raw case.yaml, for re-layering
     warnings: tuple[str, ...] = ()
+    scenario: str | None = None  # the case.yaml scenario applied, None for the base
 
     @property
     def name(self) -> str:
@@ -445,7 +446,7 @@ def load_case(
         problems += out.problems if out is not None else []
     if problems:
         raise CaseError(_in_order(problems))
-    return _assemble(directory, settings, source, munis, measures, programmes)
+    return replace(_assemble(directory, settings, source, munis, measures, programmes), scenario=scenario)
 
 
 def _in_order(problems: list[Problem]) -> list[Problem]:

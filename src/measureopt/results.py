@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterator
 
@@ -34,9 +35,10 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def summary(result: Result, scenario: str | None) -> dict:
-    """summary.json of SPEC 6."""
+def summary(result: Result, scenario: str | None = None) -> dict:
+    """summary.json of SPEC 6 (scenario defaults to the one the case was loaded with)."""
     v = result.verified
+    scenario = scenario or result.case.scenario
     baseline = float(result.case.municipalities["baseline_emissions_t"].sum())
     data = {
         "case": result.case.name,
@@ -179,7 +181,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_result(result: Result, out: Path, scenario: str | None = None) -> Path:
-    """The result folder of SPEC 6, written atomically."""
+    """The result folder of SPEC 6, written atomically (scenario as in `summary`)."""
     with atomic_folder(out) as staging:
         (staging / "summary.json").write_text(json.dumps(summary(result, scenario), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         write_csv(portfolio_table(result), staging / "portfolio.csv")
@@ -193,3 +195,66 @@ def write_infeasible(summary_data: dict, out: Path) -> Path:
     with atomic_folder(out) as staging:
         (staging / "summary.json").write_text(json.dumps(summary_data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return Path(out)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline figures of summary.json (SPEC 6) as typed fields; None where undefined."""
+
+    case: str
+    scenario: str
+    status: str
+    objective_name: str
+    objective_sense: str
+    objective_value: float | None
+    mip_gap: float | None
+    dual_bound: float | None
+    investment_eur: float | None
+    annual_abatement_t: float | None
+    reduction_share: float | None
+    eac_eur: float | None
+    cost_per_t: float | None
+    vulnerable_benefit_share: float | None
+    gini: float | None
+    min_per_capita_ratio: float | None
+    target_met: bool | None
+    build_seconds: float
+    solve_seconds: float
+    variables: int
+    constraints: int
+    maxmin_t: float | None = None
+
+
+class Solution(Result):
+    """A solved, verified case with its figures as typed fields and its tables as DataFrames."""
+
+    @classmethod
+    def of(cls, result: Result) -> Solution:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+
+    @property
+    def summary(self) -> Summary:
+        data = summary(self)
+        objective = data.pop("objective")
+        known = {f.name for f in fields(Summary)}
+        return Summary(objective_name=objective["name"], objective_sense=objective["sense"],
+                       objective_value=objective["value"], **{k: v for k, v in data.items() if k in known})
+
+    @property
+    def portfolio_table(self) -> pd.DataFrame:
+        """portfolio.csv as a DataFrame."""
+        return portfolio_table(self)
+
+    @property
+    def municipalities_table(self) -> pd.DataFrame:
+        """municipalities.csv as a DataFrame."""
+        return municipalities_table(self)
+
+    @property
+    def binding_table(self) -> pd.DataFrame:
+        """The binding requirements with their shadow prices, one row each."""
+        return pd.DataFrame(self.binding, columns=["constraint", "key", "bound", "activity", "shadow_price"])
+
+    def write(self, out: str | Path) -> Path:
+        """The result folder, exactly as `measureopt solve` writes it."""
+        return write_result(self, Path(out))
