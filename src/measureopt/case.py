@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .errors import CaseError, Problem
+from .periods import check_periods, year_budget_columns
 from .settings import SettingLayer, Settings, Tables, is_set, layer, locate, read_yaml, setting_layers
 from .tables import RawTable, read_table
 
@@ -41,55 +42,57 @@ class Column:
     maximum: float | None = None
     strict_min: bool = False  # "> minimum" instead of ">= minimum"
     choices: tuple[str, ...] = ()
+    unit: str = ""
+    meaning: str = ""
 
 
 MUNICIPALITY_COLUMNS = (
-    Column("municipality", "id", required=True),
-    Column("name", "text"),
-    Column("cluster", "id"),
-    Column("country", "iso2"),
-    Column("population", "number", required=True, minimum=0, strict_min=True),
-    Column("households", "number", required=True, minimum=0, strict_min=True),
-    Column("vulnerable_households", "number", default=0.0, minimum=0),
-    Column("baseline_emissions_t", "number", required=True, minimum=0),
-    Column("achieved_t", "number", default=0.0),
-    Column("budget_eur", "number", default=np.nan, minimum=0),
-    Column("income_index", "number", default=1.0, minimum=0, strict_min=True),
+    Column("municipality", "id", required=True, unit="id", meaning="unique id"),
+    Column("name", "text", unit="text", meaning="display name"),
+    Column("cluster", "id", unit="id", meaning="joint-programme cluster (joint SECAP group)"),
+    Column("country", "iso2", unit="ISO 3166 alpha-2", meaning="country code"),
+    Column("population", "number", required=True, minimum=0, strict_min=True, unit="persons", meaning="inhabitants"),
+    Column("households", "number", required=True, minimum=0, strict_min=True, unit="count", meaning="households"),
+    Column("vulnerable_households", "number", default=0.0, minimum=0, unit="count", meaning="energy-poor households, 0..households"),
+    Column("baseline_emissions_t", "number", required=True, minimum=0, unit="tCO2/yr", meaning="the Baseline Emission Inventory"),
+    Column("achieved_t", "number", default=0.0, unit="tCO2/yr", meaning="reductions already achieved since the baseline"),
+    Column("budget_eur", "number", default=np.nan, minimum=0, unit="EUR", meaning="cap on this municipality's investment (blank: none)"),
+    Column("income_index", "number", default=1.0, minimum=0, strict_min=True, unit="ratio", meaning="mean income / regional reference income"),
 )
 
 MEASURE_COLUMNS = (
-    Column("measure", "id", required=True),
-    Column("municipality", "id", required=True),
-    Column("name", "text"),
-    Column("sector", "enum", required=True, choices=SECTORS),
-    Column("unit", "text"),
-    Column("max_units", "number", default=1.0, minimum=0, strict_min=True),
-    Column("min_units", "number", default=0.0, minimum=0),
-    Column("integer", "bool", default=True),
-    Column("capex_eur", "number", required=True, minimum=0),
-    Column("fixed_capex_eur", "number", default=0.0, minimum=0),
-    Column("opex_eur", "number", default=0.0),
-    Column("bill_savings_eur", "number", default=0.0),
-    Column("energy_savings_mwh", "number", default=0.0),
-    Column("renewable_mwh", "number", default=0.0),
-    Column("co2_reduction_t", "number", required=True, minimum=0),
-    Column("lifetime_years", "number", required=True, minimum=0, strict_min=True),
-    Column("households_served", "number", default=0.0, minimum=0),
-    Column("vulnerable_share", "number", default=np.nan, minimum=0, maximum=1),
-    Column("group", "id"),
-    Column("requires", "id"),
-    Column("earliest_year", "year"),
-    Column("status", "enum", default="candidate", choices=STATUSES),
-    Column("programme", "id"),
+    Column("measure", "id", required=True, unit="id", meaning="unique within the case"),
+    Column("municipality", "id", required=True, unit="id", meaning="must exist in municipalities"),
+    Column("name", "text", unit="text", meaning="display name"),
+    Column("sector", "enum", required=True, choices=SECTORS, unit="enum", meaning="Covenant of Mayors sector"),
+    Column("unit", "text", unit="text", meaning="e.g. building, kWp, household, luminaire"),
+    Column("max_units", "number", default=1.0, minimum=0, strict_min=True, unit="count", meaning="most units that can be bought"),
+    Column("min_units", "number", default=0.0, minimum=0, unit="count", meaning="if selected, at least this many units"),
+    Column("integer", "bool", default=True, unit="bool", meaning="units integer; max_units = 1 and integer means a yes/no choice"),
+    Column("capex_eur", "number", required=True, minimum=0, unit="EUR/unit", meaning="investment per unit"),
+    Column("fixed_capex_eur", "number", default=0.0, minimum=0, unit="EUR", meaning="one-off cost if selected at all (design, permits)"),
+    Column("opex_eur", "number", default=0.0, unit="EUR/yr/unit", meaning="change in operating cost, may be negative"),
+    Column("bill_savings_eur", "number", default=0.0, unit="EUR/yr/unit", meaning="energy bill savings for the beneficiaries"),
+    Column("energy_savings_mwh", "number", default=0.0, unit="MWh/yr/unit", meaning="final energy saved"),
+    Column("renewable_mwh", "number", default=0.0, unit="MWh/yr/unit", meaning="local renewable production"),
+    Column("co2_reduction_t", "number", required=True, minimum=0, unit="tCO2/yr/unit", meaning="annual abatement per unit"),
+    Column("lifetime_years", "number", required=True, minimum=0, strict_min=True, unit="years", meaning="technical lifetime"),
+    Column("households_served", "number", default=0.0, minimum=0, unit="count/unit", meaning="households reached per unit"),
+    Column("vulnerable_share", "number", default=np.nan, minimum=0, maximum=1, unit="0..1", meaning="share of the benefit reaching vulnerable households; blank = the municipality's vulnerable_households / households"),
+    Column("group", "id", unit="id", meaning="alternatives: at most one measure of a group is selected, per municipality"),
+    Column("requires", "id", unit="measure id", meaning="may only be selected if that measure (same municipality) is selected"),
+    Column("earliest_year", "year", unit="year", meaning="with periods: not before this year"),
+    Column("status", "enum", default="candidate", choices=STATUSES, unit="enum", meaning="candidate; committed (forced in at max_units); excluded (forced out)"),
+    Column("programme", "id", unit="id", meaning="the joint programme through which it may be bought"),
 )
 
 PROGRAMME_COLUMNS = (
-    Column("programme", "id", required=True),
-    Column("name", "text"),
-    Column("cluster", "id"),
-    Column("min_members", "number", default=2.0, minimum=1),
-    Column("admin_cost_eur", "number", default=0.0, minimum=0),
-    Column("capex_discount", "number", default=0.0, minimum=0, maximum=1),
+    Column("programme", "id", required=True, unit="id", meaning="unique"),
+    Column("name", "text", unit="text", meaning="display name"),
+    Column("cluster", "id", unit="id", meaning="restricts members to one cluster; blank = any municipality"),
+    Column("min_members", "number", default=2.0, minimum=1, unit="count", meaning="the programme runs only if at least this many municipalities take part"),
+    Column("admin_cost_eur", "number", default=0.0, minimum=0, unit="EUR", meaning="one-off cost of running it, paid from the total (and its cluster's) budget"),
+    Column("capex_discount", "number", default=0.0, minimum=0, maximum=1, unit="0..1", meaning="reduction of capex_eur on units bought through it"),
 )
 
 
@@ -429,6 +432,8 @@ def load_case(
                 problems.append(Problem(spec, None, "-", f"{key} table not found"))
             continue
         out = _Collector(raw)
+        if key == "municipalities":  # per-year caps of a multi-year plan (periods.py)
+            columns = columns + tuple(Column(name, "number", default=np.nan, minimum=0) for name in year_budget_columns(raw.frame.columns))
         parsed[key] = (_parse_table(raw, columns, out), out)
     munis, munis_out = parsed.get("municipalities", (None, None))
     measures, measures_out = parsed.get("measures", (None, None))
@@ -442,6 +447,7 @@ def load_case(
                         None if programmes is None else set(programmes["programme"]), measures_out)
     if settings is not None:
         problems += _check_settings(settings, layers, munis, munis_out)
+        problems += check_periods(settings, layers, munis, None if munis_out is None else (munis_out.table.label, munis_out.table.header_line))
     for out in (munis_out, measures_out, programmes_out):
         problems += out.problems if out is not None else []
     if problems:
