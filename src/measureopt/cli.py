@@ -104,5 +104,31 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
     click.echo(api.headline(result, out))
 
 
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scenario", "-s", help="scenario of case.yaml to apply (its discount rate counts)")
+@click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="formulation preset (YAML); repeatable, in order")
+@click.option("--set", "assignments", multiple=True, metavar="KEY.PATH=VALUE", help="override one setting; repeatable")
+@click.option("--result", "results_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="a results folder of this case: its portfolio is highlighted")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="output folder for macc.csv and macc.svg [default: results/<case>/macc]")
+def macc(case: Path, scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...],
+         results_dir: Path | None, out: Path | None) -> None:
+    """Marginal abatement cost curve of CASE: LCOA of every candidate measure vs cumulative abatement.
+
+    Example: measureopt macc cases/rural-cluster --result results/rural-cluster/base
+    """
+    out = out or Path("results") / case.resolve().name / "macc"
+    try:
+        loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
+        table = api.macc(loaded, results_dir)
+        api.write_macc(loaded, table, out)
+    except MeasureoptError as error:
+        _fail(error)
+    click.echo(f"{len(table)} measures on the curve; macc.csv and macc.svg written to {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
