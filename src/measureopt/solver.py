@@ -159,15 +159,17 @@ def _record_trajectory(highs: highspy.Highs, sense: int) -> list:
     """Start recording (seconds, primal, dual, gap) from HiGHS's MIP callbacks."""
     points: list = []
 
-    def callback(kind, message, out, data_in, user):
+    def callback(event) -> None:
+        out = event.data_out
         if points and out.running_time - points[-1][0] < TRAJECTORY_EVERY_S and out.mip_primal_bound * sense == points[-1][1]:
             return
         if np.isfinite(out.mip_primal_bound) and np.isfinite(out.mip_dual_bound):
             points.append((round(out.running_time, 3), out.mip_primal_bound * sense, out.mip_dual_bound * sense, out.mip_gap))
 
-    highs.setCallback(callback, None)
-    highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
-    highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+    # subscribed next to highspy's own interrupt handler (a raw setCallback would replace it, and
+    # cancelSolve, hence Ctrl-C, SIGTERM and the watchdog, would no longer stop the MIP)
+    highs.cbMipInterrupt += callback
+    highs.cbMipImprovingSolution += callback
     return points
 
 
