@@ -74,13 +74,19 @@ def portfolio_from(form: Formulation, x: np.ndarray) -> Portfolio:
     munis = case.municipalities.index.to_numpy()
     member = clean[cols.pi] > 0.5 if len(cols.pi) else np.zeros(0, bool)
     members = frozenset(zip(munis[cols.pi_m[member]], prog_ids[cols.pi_p[member]]))
-    return Portfolio(units, selected, through, running, members)
+    year = None
+    if case.settings.periods is not None:  # the plan year whose y_jt is set
+        in_year = clean[cols.y_t] > 0.5
+        year = np.where(in_year.any(axis=1), np.array(cols.years, dtype=float)[in_year.argmax(axis=1)], np.nan)
+    return Portfolio(units, selected, through, running, members, year)
 
 
 def objective_value(case: Case, name: str, v: Verified) -> float:
     """The objective recomputed from verified figures (SPEC 4.4)."""
     if name == "max_abatement":
         return v.annual_abatement_t
+    if name == "max_cumulative_abatement":
+        return v.cumulative_abatement_t
     if name == "min_investment":
         return v.investment_eur
     if name == "min_net_cost":

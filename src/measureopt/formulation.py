@@ -1,4 +1,4 @@
-"""The mixed-integer program of SPEC 4 (one period), built as arrays from index sets.
+"""The mixed-integer program of SPEC 4, built as arrays from index sets.
 
 This module is the single source of truth of the formulation: it turns a validated `Case` into
 column bounds, integrality, a sparse constraint matrix (CSR) with row bounds, and objective
@@ -10,6 +10,12 @@ u_j = y_j), w_j `cols.w`, z_P `cols.z`, pi_mP `cols.pi`, B_m `cols.benefit`, B `
 t `cols.t`; c_j capex_eur, f_j fixed_capex_eur, o_j opex_eur, s_j bill_savings_eur,
 a_j co2_reduction_t, L_j lifetime_years, h_j households_served, v_j `v`, U_j max_units,
 N_j min_units, d_P capex_discount.
+
+With `periods` (SPEC 4.1: "every u, y, w gains a year index t"), the single-period columns stay
+as the plan's totals, u_j = sum_t u_jt, y_j = sum_t y_jt, w_j = sum_t w_jt, so every family of the
+single-period model holds for the target year's portfolio unchanged (every plan year is <= the
+target year). The year columns are `cols.y_t`, `cols.u_t`, `cols.w_t` (measure x year); with one
+plan year they *are* the totals, and the model is the single-period one plus its annual rows.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import scipy.sparse as sp
 
 from .case import Case
 from .errors import CaseError, Problem
+from .periods import municipal_year_caps, plan_years
 
 INF = np.inf
 
@@ -29,6 +36,7 @@ REQUIREMENTS = (
     "budget_total", "budget_cluster", "budget_municipality",
     "target_joint", "target_cluster", "target_each",
     "vulnerable_share", "population_floor", "gini_max", "maxmin",
+    "budget_year", "budget_year_cluster", "budget_year_municipality", "trajectory",
 )
 
 
@@ -54,6 +62,7 @@ class Columns:
     y: np.ndarray = None
     own_y: np.ndarray = None  # measures with a selection column of their own
     w: np.ndarray = None  # -1 where the measure cannot be bought through a programme
+    closed: np.ndarray = None  # columns fixed at 0: a measure before its earliest_year
     z: np.ndarray = None
     pi: np.ndarray = None
     pi_m: np.ndarray = None
@@ -62,6 +71,10 @@ class Columns:
     benefit_total: int = -1
     gini_pairs: np.ndarray | None = None
     t: int = -1
+    years: list = field(default_factory=list)  # plan years; one implicit year without periods
+    y_t: np.ndarray | None = None  # measure x year: implemented in that year (y_jt)
+    u_t: np.ndarray | None = None  # measure x year: units implemented in that year (u_jt)
+    w_t: np.ndarray | None = None  # measure x year: units bought through the programme (w_jt), -1 if none
 
     def add(self, kind: str, lower, upper, integer) -> np.ndarray:
         """A block of new columns; returns their positions."""
@@ -150,6 +163,35 @@ def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray):
         parts_c.append(positions[keep])
         parts_v.append(values[keep])
     return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+
+
+def _year_triplets(cols: Columns, coef: Coefficients, group: np.ndarray):
+    """Triplets of sum over measures of coef . (u_jt, y_jt, w_jt), one row per (group id >= 0,
+    year t), numbered group * T + t."""
+    n_years = len(cols.years)
+    code = np.where(group[:, None] >= 0, group[:, None] * n_years + np.arange(n_years)[None, :], -1)
+    parts_r, parts_c, parts_v = [], [], []
+    for positions, values in ((cols.u_t, coef.u), (cols.y_t, coef.y), (cols.w_t, coef.w)):
+        values = np.broadcast_to(values[:, None], positions.shape)
+        keep = (code >= 0) & (values != 0) & (positions >= 0)
+        parts_r.append(code[keep])
+        parts_c.append(positions[keep])
+        parts_v.append(values[keep])
+    return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+
+
+def _kept_rows(r: np.ndarray, c: np.ndarray, v: np.ndarray, keep: np.ndarray):
+    """Triplets of the rows where `keep` (indexed by row number) holds, renumbered 0..keep.sum()-1."""
+    renumber = np.cumsum(keep) - 1
+    mask = keep[r]
+    return renumber[r[mask]], c[mask], v[mask]
+
+
+def _pair_keys(first, second) -> np.ndarray:
+    """Row keys "first/second" for every pair, first-major (e.g. municipality/year)."""
+    a = np.repeat(np.asarray(first, dtype=object).astype(str), len(second))
+    b = np.tile(np.asarray(second, dtype=object).astype(str), len(first))
+    return (pd.Series(a) + "/" + pd.Series(b)).to_numpy(dtype=object)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
@@ -336,19 +378,22 @@ def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
         rows.add("budget_municipality", case.municipalities.index.to_numpy()[capped], r, c, v, -INF, caps[capped])
 
 
-def required_reduction(case: Case, scope_codes: np.ndarray, n_scopes: int) -> np.ndarray:
-    """R_S = max(0, reduction * sum_{m in S} baseline_m - sum_{m in S} achieved_m)."""
+def required_reduction(case: Case, scope_codes: np.ndarray, n_scopes: int, reduction: float | None = None) -> np.ndarray:
+    """R_S = max(0, reduction * sum_{m in S} baseline_m - sum_{m in S} achieved_m)
+    (reduction = target.reduction unless given, e.g. a trajectory share)."""
     munis = case.municipalities
     keep = scope_codes >= 0
     baseline = np.bincount(scope_codes[keep], munis["baseline_emissions_t"].to_numpy()[keep], n_scopes)
     achieved = np.bincount(scope_codes[keep], munis["achieved_t"].to_numpy()[keep], n_scopes)
-    return np.maximum(0.0, case.settings.target.reduction * baseline - achieved)
+    share = case.settings.target.reduction if reduction is None else reduction
+    return np.maximum(0.0, share * baseline - achieved)
 
 
 def target_scopes(case: Case) -> tuple[np.ndarray, list]:
-    """Scope of every municipality (code per municipality) and the scope names, for target.scope."""
+    """Scope of every municipality (code per municipality) and the scope names, for target.scope
+    (joint when there is no target: the scope of a trajectory alone)."""
     munis = case.municipalities
-    scope = case.settings.target.scope
+    scope = case.settings.target.scope if case.settings.target is not None else "joint"
     if scope == "joint":
         return np.zeros(len(munis), np.int64), ["joint"]
     if scope == "cluster":
@@ -472,6 +517,139 @@ def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
              np.r_[np.ones(n), -pop], 0.0, INF)
 
 
+# --- multi-year plans (SPEC 4.1 and 4.3 with periods) ----------------------------------------
+
+def add_year_columns(case: Case, cols: Columns) -> None:
+    """y_jt in {0,1}, u_jt in [0, U_j], w_jt in [0, U_j] for every measure j and plan year t, all 0
+    for t < earliest_year_j. A yes/no measure has u_jt = y_jt. u_jt needs no integrality: with
+    sum_t y_jt = y_j at most one year holds all of the (integer) u_j.
+
+    With one plan year the year columns are the totals u_j, y_j, w_j themselves (no new column).
+    """
+    m = case.measures
+    years = np.array(plan_years(case.settings))
+    cols.years = [int(y) for y in years]
+    n, n_years = len(m), len(years)
+    allowed = np.ones((n, n_years), bool)
+    if case.settings.periods is not None:
+        allowed = ~(years[None, :] < m["earliest_year"].to_numpy(dtype=float)[:, None])  # blank: any year
+    if n_years == 1:
+        cols.y_t, cols.u_t, cols.w_t = cols.y[:, None], cols.u[:, None], cols.w[:, None]
+    else:
+        upper = m["max_units"].to_numpy()
+        own, has_w = cols.own_y, cols.w >= 0
+        cols.y_t = cols.add("y_t", np.zeros(n * n_years), 1.0, True).reshape(n, n_years)
+        cols.u_t = cols.y_t.copy()
+        cols.u_t[own] = cols.add("u_t", np.zeros(own.sum() * n_years), np.repeat(upper[own], n_years), False).reshape(-1, n_years)
+        cols.w_t = np.full((n, n_years), -1, dtype=np.int64)
+        cols.w_t[has_w] = cols.add("w_t", np.zeros(has_w.sum() * n_years), np.repeat(upper[has_w], n_years), False).reshape(-1, n_years)
+    late = ~allowed
+    cols.closed = np.concatenate([cols.y_t[late], cols.u_t[late], cols.w_t[late & (cols.w_t >= 0)]]).astype(np.int64)
+
+
+def link_years(case: Case, cols: Columns, rows: Rows) -> None:
+    """sum_t y_jt = y_j (implemented in at most one year) ; sum_t u_jt = u_j ; sum_t w_jt = w_j ;
+    u_jt <= U_j y_jt ; w_jt <= U_j y_jt. Nothing to link with one plan year."""
+    n, n_years = cols.y_t.shape
+    if n_years == 1:
+        return
+    m = case.measures
+    ids, upper = m["measure"].to_numpy(), m["max_units"].to_numpy()
+    own, has_w = cols.own_y, cols.w >= 0
+    for family, mask, per_year, total in (("year_selection", np.ones(n, bool), cols.y_t, cols.y),
+                                          ("year_units", own, cols.u_t, cols.u),
+                                          ("year_programme_units", has_w, cols.w_t, cols.w)):
+        j = np.flatnonzero(mask)
+        k = np.arange(len(j))
+        rows.add(family, ids[j], np.r_[np.repeat(k, n_years), k], np.r_[per_year[j].ravel(), total[j]],
+                 np.r_[np.ones(len(j) * n_years), -np.ones(len(j))], 0.0, 0.0)
+    for family, mask, per_year in (("year_units_max", own, cols.u_t), ("year_programme_max", has_w, cols.w_t)):
+        j = np.flatnonzero(mask)
+        k = np.arange(len(j) * n_years)
+        rows.add(family, _pair_keys(ids[j], cols.years), np.r_[k, k], np.r_[per_year[j].ravel(), cols.y_t[j].ravel()],
+                 np.r_[np.ones(len(k)), -np.repeat(upper[j], n_years)], -INF, 0.0)
+
+
+def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
+    """Not before the prerequisite: sum_{s<=t} y_js <= sum_{s<=t} y_requires(j),s for every plan
+    year t but the last (there it is y_j <= y_requires(j)). The same year is allowed."""
+    n_years = len(cols.years)
+    m = case.measures
+    j = np.flatnonzero(m["requires"].notna().to_numpy())
+    if n_years == 1 or len(j) == 0:
+        return
+    req = pd.Index(m["measure"]).get_indexer(m["requires"].to_numpy()[j])
+    year_of_row, upto = np.nonzero(np.tril(np.ones((n_years - 1, n_years), bool)))  # pairs s <= t < last
+    r = (np.arange(len(j))[:, None] * (n_years - 1) + year_of_row[None, :]).ravel()
+    ones = np.ones(len(r))
+    rows.add("requires_year", _pair_keys(m["measure"].to_numpy()[j], cols.years[:-1]), np.r_[r, r],
+             np.r_[cols.y_t[j][:, upto].ravel(), cols.y_t[req][:, upto].ravel()], np.r_[ones, -ones], -INF, 0.0)
+
+
+def annual_budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
+    """I_t <= periods.budget_eur[t] ; cluster investment of year t <= periods.cluster_budget_eur[c][t] ;
+    I_mt <= budget_eur_<t> of m, where I_t = sum_j (f_j y_jt + c_j u_jt - d_P(j) c_j w_jt) and
+    programme admin costs are paid in the first plan year (in the total and their cluster's row).
+    """
+    periods = case.settings.periods
+    if periods is None:
+        return
+    years, n_years = cols.years, len(cols.years)
+    admin = case.programmes["admin_cost_eur"].to_numpy()
+    muni_of = case.measures["m"].to_numpy()
+    caps = np.array([periods.budget_eur.get(y, np.nan) for y in years])
+    if not np.isnan(caps).all():
+        r, c, v = _year_triplets(cols, inv, np.zeros(len(muni_of), np.int64))
+        keep = ~np.isnan(caps)
+        rows.add("budget_year", np.array(years, dtype=object)[keep],
+                 *_kept_rows(np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z], np.r_[v, admin], keep), -INF, caps[keep])
+    if periods.cluster_budget_eur:
+        keys = list(periods.cluster_budget_eur)
+        code = pd.Index(keys)
+        r, c, v = _year_triplets(cols, inv, code.get_indexer(case.municipalities["cluster"].to_numpy(dtype=object))[muni_of])
+        prog = code.get_indexer(case.programmes["cluster"].to_numpy(dtype=object))
+        has = prog >= 0
+        caps = np.array([[periods.cluster_budget_eur[k].get(y, np.nan) for y in years] for k in keys]).ravel()
+        keep = ~np.isnan(caps)
+        rows.add("budget_year_cluster", _pair_keys(keys, years)[keep],
+                 *_kept_rows(np.r_[r, prog[has] * n_years], np.r_[c, cols.z[has]], np.r_[v, admin[has]], keep), -INF, caps[keep])
+    caps = municipal_year_caps(case.municipalities, years).ravel()
+    keep = ~np.isnan(caps)
+    if keep.any():
+        r, c, v = _year_triplets(cols, inv, muni_of)
+        rows.add("budget_year_municipality", _pair_keys(case.municipalities.index.to_numpy(), years)[keep],
+                 *_kept_rows(r, c, v, keep), -INF, caps[keep])
+
+
+def trajectory(case: Case, cols: Columns, rows: Rows) -> None:
+    """A_S,tau = sum_{j in S} a_j sum_{t <= tau} u_jt >= R_S(tau) for every trajectory year tau, with
+    R_S(tau) = max(0, trajectory[tau] * sum_S baseline - sum_S achieved) over the target's scopes
+    (joint without a target)."""
+    periods = case.settings.periods
+    if periods is None or not periods.trajectory:
+        return
+    scope_of_muni, names = target_scopes(case)
+    taus = sorted(periods.trajectory)
+    year_of_entry, tau_of_entry = np.nonzero(np.array(cols.years)[:, None] <= np.array(taus)[None, :])
+    a = abatement(case).u
+    scope = scope_of_muni[case.measures["m"].to_numpy()]
+    j = np.flatnonzero((a != 0) & (scope >= 0))
+    r = (scope[j][:, None] * len(taus) + tau_of_entry[None, :]).ravel()
+    required = np.stack([required_reduction(case, scope_of_muni, len(names), periods.trajectory[tau]) for tau in taus], axis=1)
+    rows.add("trajectory", _pair_keys(names, taus), r, cols.u_t[j][:, year_of_entry].ravel(),
+             np.repeat(a[j], len(year_of_entry)), required.ravel(), INF)
+
+
+def cumulative_abatement_vector(case: Case, cols: Columns) -> np.ndarray:
+    """sum over plan years tau of A_tau = sum_j a_j sum_t u_jt * #{plan years tau >= t}: a unit
+    implemented in plan year t counts once in every plan year from t on (tonnes over the plan)."""
+    n_years = len(cols.years)
+    vector = np.zeros(cols.count)
+    weight = abatement(case).u[:, None] * (n_years - np.arange(n_years))[None, :]
+    np.add.at(vector, cols.u_t.ravel(), weight.ravel())
+    return vector
+
+
 # --- objectives (SPEC 4.4) --------------------------------------------------------------------
 
 def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray) -> tuple[np.ndarray, int]:
@@ -494,6 +672,8 @@ def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray)
     elif name == "maxmin_t":
         vector[cols.t] = 1.0
         return vector, -1
+    elif name == "max_cumulative_abatement" and settings.periods is not None:
+        return cumulative_abatement_vector(case, cols), -1
     else:
         raise CaseError([Problem("case.yaml", None, "objective", f"{name} needs `periods` (multi-year plans)", name)])
     r, c, v = _measure_triplets(cols, coef, np.zeros(len(case.measures), np.int64))
@@ -503,21 +683,24 @@ def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray)
 
 def build(case: Case, objective: str | None = None) -> Formulation:
     """The formulation of SPEC 4 for a case (one period); `objective` overrides the settings'."""
-    if case.settings.periods is not None:
-        raise CaseError([Problem("case.yaml", None, "periods", "multi-year plans are not supported yet; remove `periods`")])
     justice = case.settings.justice
     cols, rows = Columns(), Rows()
     eligible = programme_eligible(case)
     discount = programme_discount(case, eligible)
     add_measure_columns(case, cols)
     add_programme_columns(case, cols, eligible)
+    add_year_columns(case, cols)
     link_units_and_selection(case, cols, rows)
     programme_rules(case, cols, rows, eligible)
+    link_years(case, cols, rows)
     alternatives(case, cols, rows)
     prerequisites(case, cols, rows)
+    prerequisites_in_time(case, cols, rows)
     inv = investment(case, discount)
     budgets(case, cols, rows, inv)
+    annual_budgets(case, cols, rows, inv)
     targets(case, cols, rows)
+    trajectory(case, cols, rows)
     ben = benefit(case)
     vulnerable_share(case, cols, rows, ben)
     if justice.population_floor is not None or justice.gini_max is not None or justice.maxmin:
@@ -534,9 +717,11 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     )
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
+    col_upper = np.concatenate(cols.upper)
+    col_upper[cols.closed] = 0.0
     return Formulation(
         case=case, cols=cols, matrix=matrix,
-        col_lower=np.concatenate(cols.lower), col_upper=np.concatenate(cols.upper),
+        col_lower=np.concatenate(cols.lower), col_upper=col_upper,
         integrality=np.concatenate(cols.integer),
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
         row_family=np.concatenate(rows.family), row_key=np.concatenate(rows.keys),

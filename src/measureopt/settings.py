@@ -86,11 +86,50 @@ class Weights(_Section):
 
 
 class Periods(_Section):
-    """Multi-year plan: years, annual budgets and interim reduction targets."""
+    """Multi-year plan: years, annual budgets and interim reduction targets.
+
+    `budget_eur` caps the investment of a year; `cluster_budget_eur` caps a cluster's investment
+    of a year ({cluster: {year: cap}}); `trajectory` is an interim reduction share (of baseline
+    emissions, over the target's scope) to reach by a year. Per-year municipal caps are columns
+    `budget_eur_<year>` of municipalities.csv.
+    """
 
     years: list[int] = Field(..., min_length=1)
     budget_eur: dict[int, float] = Field(default_factory=dict)
+    cluster_budget_eur: dict[str, dict[int, float]] = Field(default_factory=dict)
     trajectory: dict[int, float] = Field(default_factory=dict)
+
+    @field_validator("years")
+    @classmethod
+    def _increasing(cls, years: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(years, years[1:])):
+            raise ValueError("years must be strictly increasing")
+        return years
+
+    @field_validator("budget_eur")
+    @classmethod
+    def _non_negative_caps(cls, caps: dict[int, float]) -> dict[int, float]:
+        for year, cap in caps.items():
+            if cap < 0:
+                raise ValueError(f"cap of {year} must be >= 0 (got {cap})")
+        return caps
+
+    @field_validator("cluster_budget_eur")
+    @classmethod
+    def _non_negative_cluster_caps(cls, caps: dict[str, dict[int, float]]) -> dict[str, dict[int, float]]:
+        for cluster, by_year in caps.items():
+            for year, cap in by_year.items():
+                if cap < 0:
+                    raise ValueError(f"cap of cluster {cluster} in {year} must be >= 0 (got {cap})")
+        return caps
+
+    @field_validator("trajectory")
+    @classmethod
+    def _shares(cls, shares: dict[int, float]) -> dict[int, float]:
+        for year, share in shares.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"reduction share of {year} must be within 0..1 (got {share})")
+        return shares
 
 
 class SolverOptions(_Section):

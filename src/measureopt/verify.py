@@ -26,6 +26,7 @@ class Portfolio:
     programme_units: np.ndarray
     running: frozenset
     members: frozenset  # {(municipality, programme)}
+    year: np.ndarray | None = None  # with periods: implementation year per measure, NaN if not selected
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Verified:
     cluster_investment: dict
     target_met: bool | None
     violations: list[str] = field(default_factory=list)
+    schedule: pd.DataFrame | None = None  # with periods: per year and level, see `plan_schedule`
+    cumulative_abatement_t: float | None = None  # with periods: sum over plan years of A_tau
 
 
 def _crf(rate: float, years: pd.Series | float):
@@ -207,7 +210,13 @@ def verify(case: Case, portfolio: Portfolio, maxmin_floor: float | None = None) 
     ratio = float(per_capita.min() / average) if average > 0 else None
 
     by_muni["required_t"] = muni_required
+    schedule = None
+    if s.periods is not None:
+        per_measure["year"] = portfolio.year
+        schedule = plan_schedule(case, per_measure, admin_running, problems)
     return Verified(
+        schedule=schedule,
+        cumulative_abatement_t=None if schedule is None else float(schedule.loc[schedule["level"] == "total", "annual_abatement_t"].sum()),
         measures=per_measure, municipalities=by_muni, investment_eur=total_inv, admin_eur=admin,
         annual_abatement_t=total_abatement,
         eac_eur=float(eac.sum()) + (float(_crf(rate, s.economics.horizon_years)) * admin),
@@ -215,3 +224,77 @@ def verify(case: Case, portfolio: Portfolio, maxmin_floor: float | None = None) 
         min_per_capita=float(per_capita.min()), cluster_investment=cluster_inv, target_met=target_met,
         violations=problems,
     )
+
+
+def plan_schedule(case: Case, per_measure: pd.DataFrame, admin_running: pd.Series, problems: list[str]) -> pd.DataFrame:
+    """Per plan year, for the whole case, each cluster and each municipality: investment of the
+    year (admin costs of running programmes in the first plan year), its cap, the abatement reached
+    (measures implemented in that year or before), the emissions left and the abatement required.
+
+    Checks, appended to `problems`: every selected measure has one plan year, not before its
+    earliest_year nor before its prerequisite's year; every annual cap; every trajectory entry.
+    """
+    s = case.settings
+    periods = s.periods
+    mt, munis = case.measures, case.municipalities
+    years = list(periods.years)
+    year = per_measure["year"].astype(float)
+    chosen = per_measure["selected"]
+
+    def report(mask, text):
+        for measure, when in zip(mt["measure"][mask].head(20), year[mask].head(20)):
+            problems.append(f"measure {measure}: {text.format(year=when)}")
+
+    report(chosen & year.isna(), "selected without an implementation year")
+    report(~chosen & year.notna(), "has an implementation year ({year:g}) but is not selected")
+    report(year.notna() & ~year.isin(years), "implemented in {year:g}, which is not a plan year")
+    report(year < mt["earliest_year"], "implemented in {year:g}, before its earliest_year")
+    required_year = mt["requires"].map(pd.Series(year.to_numpy(), index=mt["measure"]))
+    report(year.notna() & mt["requires"].notna() & ~(required_year <= year), "implemented in {year:g}, before its prerequisite")
+
+    baseline, achieved = munis["baseline_emissions_t"], munis["achieved_t"]
+    cluster_of = munis["cluster"]
+    prog = case.programmes
+    admin_cluster = prog.loc[admin_running.index, "cluster"] if len(admin_running) else pd.Series(dtype=object)
+    scope_level = {"joint": "total", "cluster": "cluster", "each": "municipality"}[s.target.scope if s.target is not None else "joint"]
+    frames = []
+    for t in years:
+        spent = per_measure["investment_eur"].where(year == t, 0.0).groupby(mt["municipality"]).sum().reindex(munis.index, fill_value=0.0)
+        reached = per_measure["annual_abatement_t"].where(year <= t, 0.0).groupby(mt["municipality"]).sum().reindex(munis.index, fill_value=0.0)
+        first = t == years[0]
+        share = periods.trajectory.get(t)
+        if t == s.target_year and s.target is not None:
+            share = max(share or 0.0, s.target.reduction)
+        levels = {
+            "total": (pd.Series(0, index=munis.index), {0: periods.budget_eur.get(t, np.nan)},
+                      float(admin_running.sum()) if first else 0.0),
+            "cluster": (cluster_of, {c: periods.cluster_budget_eur.get(c, {}).get(t, np.nan) for c in cluster_of.dropna().unique()}, None),
+            "municipality": (pd.Series(munis.index, index=munis.index),
+                             {m: munis.at[m, f"budget_eur_{t}"] if f"budget_eur_{t}" in munis.columns else np.nan for m in munis.index}, None),
+        }
+        for level, (key, caps, admin) in levels.items():
+            frame = pd.DataFrame({"investment_eur": spent.groupby(key).sum(), "annual_abatement_t": reached.groupby(key).sum(),
+                                  "baseline_t": baseline.groupby(key).sum(), "achieved_t": achieved.groupby(key).sum()})
+            if level == "total":
+                frame["investment_eur"] += admin
+            elif level == "cluster" and first and len(admin_cluster):
+                frame["investment_eur"] = frame["investment_eur"].add(admin_running.groupby(admin_cluster.to_numpy()).sum(), fill_value=0.0)
+            frame["budget_eur"] = pd.Series(caps, dtype=float).reindex(frame.index)
+            frame["required_t"] = ((share * frame["baseline_t"] - frame["achieved_t"]).clip(lower=0)
+                                   if share is not None and level == scope_level else np.nan)
+            frame.insert(0, "id", "all" if level == "total" else frame.index.astype(str))
+            frame.insert(0, "level", level)
+            frame.insert(0, "year", t)
+            frames.append(frame.reset_index(drop=True))
+    table = pd.concat(frames, ignore_index=True)
+    table["emissions_t"] = table["baseline_t"] - table["achieved_t"] - table["annual_abatement_t"]
+    table["budget_used_share"] = table["investment_eur"] / table["budget_eur"].where(table["budget_eur"] > 0)
+    over = table["investment_eur"] > table["budget_eur"] + table["budget_eur"].abs().clip(lower=1) * REL_TOL
+    for _, row in table[over].iterrows():
+        problems.append(f"{row['level']} {row['id']} invests {row['investment_eur']:,.2f} in {row['year']}, over its annual budget {row['budget_eur']:,.2f}")
+    short = table["annual_abatement_t"] + table["required_t"].abs().clip(lower=1) * REL_TOL < table["required_t"]
+    for _, row in table[short].iterrows():
+        problems.append(f"{row['level']} {row['id']} reaches {row['annual_abatement_t']:,.3f} t/yr by {row['year']}, "
+                        f"short of the {row['required_t']:,.3f} t/yr required")
+    return table[["year", "level", "id", "investment_eur", "budget_eur", "budget_used_share", "annual_abatement_t",
+                  "baseline_t", "achieved_t", "emissions_t", "required_t"]]
