@@ -1,6 +1,6 @@
 """measureopt: optimal, verified and fair portfolios of energy-transition measures."""
 from .api import describe, load, parse_overrides, solve, write, write_infeasible_summary
-from .api import macc, write_macc
+from .api import macc, report, write_macc
 from .case import Case
 from .engine import Result
 from .errors import CaseError, InfeasibleError, MeasureoptError, Problem, SolverError, VerificationError
@@ -9,6 +9,6 @@ from .results import Solution, Summary
 __all__ = [
     "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "Solution", "SolverError", "Summary",
     "VerificationError", "describe", "load", "parse_overrides", "solve", "write", "write_infeasible_summary",
-    "macc", "write_macc",
+    "macc", "report", "write_macc",
 ]
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ from .case import Case, load_case
 from .engine import Result, run_case
 from .errors import InfeasibleError
 from .macc import macc_table, selected_measures, write_macc as _write_macc
+from .report import write_report
 from .results import Solution, write_infeasible, write_result
 from .settings import deep_merge, parse_assignment, settings_dict
 
@@ -88,3 +89,8 @@ def macc(case: Case, results_dir: str | Path | None = None):
 def write_macc(case: Case, table, out: str | Path) -> Path:
     """macc.csv and macc.svg (the chart) in `out`, written atomically."""
     return _write_macc(table, Path(out), f"Marginal abatement cost curve: {case.name}", case.settings.currency)
+
+
+def report(results_dir: str | Path, case_dir: str | Path | None = None) -> Path:
+    """report.html in a result (or compare/sweep) folder: self-contained, printable; returns its path."""
+    return write_report(Path(results_dir), case_dir)

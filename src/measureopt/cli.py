@@ -74,8 +74,9 @@ def validate(case: Path) -> None:
               help="results folder [default: results/<case>/<scenario or base>]")
 @click.option("--quiet", "-q", is_flag=True, help="no progress line")
 @click.option("--verbose", "-v", is_flag=True, help="show the HiGHS log")
+@click.option("--report", "with_report", is_flag=True, help="also write report.html (self-contained HTML report)")
 def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...],
-          out: Path | None, quiet: bool, verbose: bool) -> None:
+          out: Path | None, quiet: bool, verbose: bool, with_report: bool) -> None:
     """Optimise CASE and write summary.json, portfolio.csv and municipalities.csv.
 
     Example: measureopt solve cases/rural-cluster --scenario justice40 --set solver.mip_gap=1e-4
@@ -89,6 +90,8 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
         result = api.solve(loaded, verbose=verbose)
         progress("writing results")
         api.write(result, out, scenario)
+        if with_report:
+            api.report(out, case)
     except InfeasibleError as error:
         progress.done()
         api.write_infeasible_summary(error, out, scenario)
@@ -128,6 +131,23 @@ def macc(case: Path, scenario: str | None, models: tuple[Path, ...], assignments
     except MeasureoptError as error:
         _fail(error)
     click.echo(f"{len(table)} measures on the curve; macc.csv and macc.svg written to {out}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--case", "case_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="the case of the result [default: the one recorded in summary.json]")
+def report(results_dir: Path, case_dir: Path | None) -> None:
+    """Write RESULTS_DIR/report.html: one self-contained, printable HTML report of a result
+    (or of a compare/sweep folder).
+
+    Example: measureopt report results/rural-cluster/justice40
+    """
+    try:
+        path = api.report(results_dir, case_dir)
+    except MeasureoptError as error:
+        _fail(error)
+    click.echo(f"report written to {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

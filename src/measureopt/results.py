@@ -74,7 +74,8 @@ def summary(result: Result, scenario: str | None = None) -> dict:
 
 
 def provenance(case) -> dict:
-    """What the result was computed from: measureopt's version and the SHA-256 of every input file."""
+    """What the result was computed from: measureopt's version, the SHA-256 of every input file and
+    the case directory (so that `report` can find the candidate measures for its MACC)."""
     from . import __version__
 
     files = ["case.yaml"] + [getattr(case.settings.tables, t).split(" sheet=")[0].strip() for t in ("municipalities", "measures", "programmes")]
@@ -83,7 +84,7 @@ def provenance(case) -> dict:
         path = case.directory / name
         if path.is_file():
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"measureopt_version": __version__, "inputs_sha256": digests}
+    return {"measureopt_version": __version__, "inputs_sha256": digests, "case_directory": str(case.directory.resolve())}
 
 
 def _units_text(units: np.ndarray, integer: np.ndarray) -> list[str]:
