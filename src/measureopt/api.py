@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .case import Case, load_case
+from .checks import CheckReport, check_results
 from .engine import Result, run_case
 from .errors import InfeasibleError
 from .macc import macc_table, selected_measures, write_macc as _write_macc
@@ -44,6 +45,12 @@ def write(result: Result, out: str | Path, scenario: str | None = None) -> Path:
 def write_infeasible_summary(error: InfeasibleError, out: str | Path, scenario: str | None = None) -> Path:
     """summary.json of an infeasible run (status infeasible, the explanation, no portfolio)."""
     return write_infeasible(deep_merge(error.summary or {}, {"scenario": scenario} if scenario else {}), Path(out))
+
+
+def check(case_dir: str | Path, results_dir: str | Path) -> CheckReport:
+    """A results folder checked against its case: input SHA-256 and version against its provenance,
+    portfolio.csv re-verified against the inputs, every written figure recomputed (`.ok`, `.differences`)."""
+    return check_results(case_dir, results_dir)
 
 
 def describe(case: Case) -> str:

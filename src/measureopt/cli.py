@@ -1,11 +1,14 @@
 """The `measureopt` command line: a thin layer over the library (SPEC 5).
 
 Typed errors become messages and exit codes here and nowhere else: 2 invalid input or usage,
-3 infeasible, 4 no solution or solver failure.
+3 infeasible, 4 no solution or solver failure, 5 results that do not match their inputs (--check);
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), both with nothing written.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +32,21 @@ class _Progress:
     def done(self) -> None:
         if self.live:
             click.echo("\r\033[K", err=True, nl=False)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that a running solve is cancelled."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated
+
+
+def _sigterm_as_interrupt() -> None:
+    """For this command, SIGTERM cancels like Ctrl-C (exit 143); the previous handler is restored after."""
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def _fail(error: MeasureoptError) -> None:
@@ -75,12 +93,24 @@ def validate(case: Path) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress line")
 @click.option("--verbose", "-v", is_flag=True, help="show the HiGHS log")
 @click.option("--report", "with_report", is_flag=True, help="also write report.html (self-contained HTML report)")
+@click.option("--check", "check_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="instead of solving, check this results folder of CASE against its inputs (exit 5 if they differ)")
 def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...],
-          out: Path | None, quiet: bool, verbose: bool, with_report: bool) -> None:
+          out: Path | None, quiet: bool, verbose: bool, with_report: bool, check_dir: Path | None) -> None:
     """Optimise CASE and write summary.json, portfolio.csv and municipalities.csv.
 
     Example: measureopt solve cases/rural-cluster --scenario justice40 --set solver.mip_gap=1e-4
+
+    Check a results folder (its run's own settings are used): measureopt solve cases/rural-cluster --check results/rural-cluster/base
     """
+    if check_dir is not None:
+        try:
+            api.check(case, check_dir).raise_if_different()
+        except MeasureoptError as error:
+            _fail(error)
+        click.echo(f"results match the inputs: {check_dir}")
+        return
+    _sigterm_as_interrupt()
     progress = _Progress(quiet)
     out = out or Path("results") / case.resolve().name / (scenario or "base")
     try:
@@ -99,10 +129,11 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
     except MeasureoptError as error:
         progress.done()
         _fail(error)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         progress.done()
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
+        terminated = isinstance(stop, _Terminated)
+        click.echo(f"{'terminated' if terminated else 'interrupted'}: nothing was written", err=True)
+        sys.exit(143 if terminated else 130)
     progress.done()
     click.echo(api.headline(result, out))
 
