@@ -1,6 +1,7 @@
 """measureopt: optimal, verified and fair portfolios of energy-transition measures."""
 from .api import describe, load, parse_overrides, solve, write, write_infeasible_summary
 from .api import macc, report, write_macc
+from .api import allocate, coalition_costs, cooperation, size, write_allocation, write_sizing
 from .case import Case
 from .engine import Result
 from .errors import CaseError, InfeasibleError, MeasureoptError, Problem, SolverError, VerificationError
@@ -10,5 +11,6 @@ __all__ = [
     "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "Solution", "SolverError", "Summary",
     "VerificationError", "describe", "load", "parse_overrides", "solve", "write", "write_infeasible_summary",
     "macc", "report", "write_macc",
+    "allocate", "coalition_costs", "cooperation", "size", "write_allocation", "write_sizing",
 ]
 __version__ = "0.1.0"

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .case import Case, load_case
+from .allocation import Allocation, Cooperation, allocate as _allocate, cooperation as _cooperation, players_of, write_allocation
+from .coalitions import CoalitionCosts
 from .checks import CheckReport, check_results
 from .engine import Result, run_case
 from .errors import InfeasibleError
@@ -12,6 +14,7 @@ from .macc import macc_table, selected_measures, write_macc as _write_macc
 from .report import write_report
 from .results import Solution, write_infeasible, write_result
 from .settings import deep_merge, parse_assignment, settings_dict
+from .sizing import Sizing, size as _size, write_sizing
 
 
 def parse_overrides(assignments: Iterable[str]) -> list[dict]:
@@ -101,3 +104,32 @@ def write_macc(case: Case, table, out: str | Path) -> Path:
 def report(results_dir: str | Path, case_dir: str | Path | None = None) -> Path:
     """report.html in a result (or compare/sweep) folder: self-contained, printable; returns its path."""
     return write_report(Path(results_dir), case_dir)
+
+
+def size(case: Case, levels: list[float], scope: str | None = None, budgets: list[float] | None = None,
+         workers: int | None = None, scheduler: str | None = None, progress: bool = True) -> Sizing:
+    """The programme sizing curve: least investment per reduction level (and, with `budgets`, max
+    abatement per budget level); levels run in parallel through the runner."""
+    return _size(case, levels, scope=scope, budgets=budgets, workers=workers, scheduler=scheduler, progress=progress)
+
+
+def coalition_costs(case: Case, workers: int | None = None, scheduler: str | None = None,
+                    cache: str | Path | None = None, progress: bool = True) -> CoalitionCosts:
+    """The coalition cost function c(S) of a case, solved lazily and cached (on disk with `cache`)."""
+    return CoalitionCosts(case, cache_dir=None if cache is None else Path(cache), workers=workers, scheduler=scheduler,
+                          progress=progress)
+
+
+def allocate(case: Case, rule: str = "shapley", players: str = "municipalities", by: str = "population",
+             samples: int = 200, seed: int | None = None, workers: int | None = None, scheduler: str | None = None,
+             cache: str | Path | None = None, progress: bool = True, costs: CoalitionCosts | None = None) -> Allocation:
+    """The joint least cost split among municipalities (or clusters) by `rule`; pass `costs` (from
+    `coalition_costs`) to share solved coalitions between rules."""
+    costs = costs or coalition_costs(case, workers, scheduler, cache, progress)
+    return _allocate(case, rule, players=players, by=by, samples=samples, seed=seed, costs=costs)
+
+
+def cooperation(case: Case, players: str = "municipalities", workers: int | None = None, scheduler: str | None = None,
+                cache: str | Path | None = None, progress: bool = True) -> Cooperation:
+    """The value of cooperation: the players' stand-alone least costs minus the joint least cost."""
+    return _cooperation(coalition_costs(case, workers, scheduler, cache, progress), players_of(case, players))

@@ -16,6 +16,8 @@ import click
 
 from . import api
 from .errors import CaseError, InfeasibleError, MeasureoptError
+from .allocation import allocation_headline
+from .sizing import parse_levels, sizing_headline
 
 
 class _Progress:
@@ -179,6 +181,91 @@ def report(results_dir: Path, case_dir: Path | None) -> None:
     except MeasureoptError as error:
         _fail(error)
     click.echo(f"report written to {path}")
+
+
+def _many_solves(command):
+    """The options shared by commands that run many solves (size, allocate)."""
+    for option in reversed([
+        click.option("--scenario", "-s", help="scenario of case.yaml to apply"),
+        click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="formulation preset (YAML); repeatable, in order"),
+        click.option("--set", "assignments", multiple=True, metavar="KEY.PATH=VALUE", help="override one setting; repeatable"),
+        click.option("--workers", "-j", type=click.IntRange(min=1), help="local worker processes [default: one per core]"),
+        click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run the solves on"),
+        click.option("--quiet", "-q", is_flag=True, help="no progress bar"),
+    ]):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--levels", default="0.1:0.6:0.05", show_default=True, metavar="START:STOP:STEP",
+              help="reduction levels (shares of baseline emissions), stop included, or a comma list")
+@click.option("--scope", type=click.Choice(["joint", "cluster", "each"]), help="target scope [default: the case's, else joint]")
+@click.option("--budgets", metavar="START:STOP:STEP", help="also the inverse curve: max abatement per total budget (EUR)")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="output folder [default: results/<case>/sizing]")
+@_many_solves
+def size(case: Path, levels: str, scope: str | None, budgets: str | None, out: Path | None, scenario: str | None,
+         models: tuple[Path, ...], assignments: tuple[str, ...], workers: int | None, scheduler: str | None, quiet: bool) -> None:
+    """Programme sizing curve of CASE: the least investment for each reduction level.
+
+    Writes sizing.csv (one row per level, marginal EUR per t/yr, unreachable levels marked),
+    sizing_shares.csv (per cluster and municipality), sizing_portfolios.csv, sizing.json and the chart.
+
+    Example: measureopt size cases/region-44 --levels 0.1:0.5:0.05 --budgets 100e6:500e6:100e6
+    """
+    out = out or Path("results") / case.resolve().name / "sizing"
+    try:
+        loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
+        sizing = api.size(loaded, parse_levels(levels), scope=scope, budgets=parse_levels(budgets, "--budgets") if budgets else None,
+                          workers=workers, scheduler=scheduler, progress=not quiet)
+        api.write_sizing(sizing, out, loaded.settings.currency)
+    except MeasureoptError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    click.echo(sizing_headline(sizing, out))
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rule", "-r", type=click.Choice(["shapley", "owen", "proportional", "benefit", "least-core"]), default="shapley",
+              show_default=True, help="how to split the joint least cost")
+@click.option("--players", type=click.Choice(["municipalities", "clusters"]), default="municipalities", show_default=True,
+              help="who shares the cost")
+@click.option("--by", type=click.Choice(["population", "baseline"]), default="population", show_default=True,
+              help="weights of --rule proportional")
+@click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True,
+              help="sampled orders of arrival when exact Shapley/Owen is too large")
+@click.option("--seed", type=int, help="seed of the sampling [default: solver.seed]")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="folder that keeps coalition costs between runs")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="output folder [default: results/<case>/allocation-<rule>]")
+@_many_solves
+def allocate(case: Path, rule: str, players: str, by: str, samples: int, seed: int | None, cache: Path | None, out: Path | None,
+             scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...], workers: int | None,
+             scheduler: str | None, quiet: bool) -> None:
+    """Split the joint least cost of CASE's target among its municipalities (or clusters).
+
+    Writes allocation.csv (stand-alone cost, share, saving per member), allocation.json (value of
+    cooperation, core check with the worst coalition) and the chart.
+
+    Example: measureopt allocate cases/region-44 --rule owen --samples 100 --cache .coalitions
+    """
+    out = out or Path("results") / case.resolve().name / f"allocation-{rule}"
+    try:
+        loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
+        result = api.allocate(loaded, rule, players=players, by=by, samples=samples, seed=seed, workers=workers,
+                              scheduler=scheduler, cache=cache, progress=not quiet)
+        api.write_allocation(result, out)
+    except MeasureoptError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    click.echo(allocation_headline(result, out))
 
 
 if __name__ == "__main__":  # pragma: no cover
