@@ -187,6 +187,13 @@ def _kept_rows(r: np.ndarray, c: np.ndarray, v: np.ndarray, keep: np.ndarray):
     return renumber[r[mask]], c[mask], v[mask]
 
 
+def _from_year_on(r: np.ndarray, c: np.ndarray, v: np.ndarray, n_years: int):
+    """Each triplet of year row t repeated in the row of every year t' >= t (prefix sums)."""
+    counts = n_years - r
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(r, counts) + offset, np.repeat(c, counts), np.repeat(v, counts)
+
+
 def _pair_keys(first, second) -> np.ndarray:
     """Row keys "first/second" for every pair, first-major (e.g. municipality/year)."""
     a = np.repeat(np.asarray(first, dtype=object).astype(str), len(second))
@@ -587,7 +594,8 @@ def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
 
 
 def annual_budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
-    """I_t <= periods.budget_eur[t] ; cluster investment of year t <= periods.cluster_budget_eur[c][t] ;
+    """I_t <= periods.budget_eur[t] (with carry_over: sum_{s<=t} I_s <= sum_{s<=t} budget_eur[s]) ;
+    cluster investment of year t <= periods.cluster_budget_eur[c][t] ;
     I_mt <= budget_eur_<t> of m, where I_t = sum_j (f_j y_jt + c_j u_jt - d_P(j) c_j w_jt) and
     programme admin costs are paid in the first plan year (in the total and their cluster's row).
     """
@@ -600,9 +608,12 @@ def annual_budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> 
     caps = np.array([periods.budget_eur.get(y, np.nan) for y in years])
     if not np.isnan(caps).all():
         r, c, v = _year_triplets(cols, inv, np.zeros(len(muni_of), np.int64))
+        r, c, v = np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z], np.r_[v, admin]
+        if periods.carry_over:  # every year is capped (validated): sum_{s<=t} I_s <= sum_{s<=t} budget_s
+            r, c, v = _from_year_on(r, c, v, n_years)
+            caps = np.cumsum(caps)
         keep = ~np.isnan(caps)
-        rows.add("budget_year", np.array(years, dtype=object)[keep],
-                 *_kept_rows(np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z], np.r_[v, admin], keep), -INF, caps[keep])
+        rows.add("budget_year", np.array(years, dtype=object)[keep], *_kept_rows(r, c, v, keep), -INF, caps[keep])
     if periods.cluster_budget_eur:
         keys = list(periods.cluster_budget_eur)
         code = pd.Index(keys)

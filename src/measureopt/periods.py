@@ -52,20 +52,19 @@ def municipal_year_caps(municipalities: pd.DataFrame, years: list[int]) -> np.nd
     return caps
 
 
-def check_periods(settings: Settings, layers: list[SettingLayer], munis: pd.DataFrame | None,
-                  header: tuple[str, int] | None) -> list[Problem]:
-    """Cross-checks of `periods` against the target year and the tables; `header` is the
-    municipalities table's (label, header line) for problems of its per-year columns."""
+def check_periods(settings: Settings, layers: list[SettingLayer], munis: pd.DataFrame | None, munis_out,
+                  measures: pd.DataFrame | None, measures_out) -> list[Problem]:
+    """Cross-checks of `periods` against the target year and the tables. Problems of case.yaml are
+    returned; problems of a table row or column go to that table's collector (`case._Collector`)."""
     problems: list[Problem] = []
     periods = settings.periods
-    columns = year_budget_columns(munis.columns) if munis is not None else []
-    if header is not None:
-        label, line = header
-        for name in columns:
+    if munis is not None and munis_out is not None:
+        label, line = munis_out.table.label, munis_out.table.header_line
+        for name in year_budget_columns(munis.columns):
             if periods is None:
-                problems.append(Problem(label, line, name, "a per-year budget column needs `periods` in case.yaml"))
+                munis_out.problems.append(Problem(label, line, name, "a per-year budget column needs `periods` in case.yaml"))
             elif column_year(name) not in periods.years:
-                problems.append(Problem(label, line, name, "year is not in periods.years", column_year(name)))
+                munis_out.problems.append(Problem(label, line, name, "year is not in periods.years", column_year(name)))
     if periods is None:
         return problems
 
@@ -77,6 +76,10 @@ def check_periods(settings: Settings, layers: list[SettingLayer], munis: pd.Data
         for year in periods.years:
             if year > settings.target_year:
                 add(("periods", "years"), f"year is after target_year {settings.target_year}", year)
+    if periods.carry_over:
+        for year in periods.years:
+            if year not in periods.budget_eur:
+                add(("periods", "carry_over"), "carry_over needs a budget_eur for every plan year; missing", year)
     clusters = set(munis["cluster"].dropna()) if munis is not None else None
     for cluster, by_year in periods.cluster_budget_eur.items():
         if clusters is not None and cluster not in clusters:
@@ -84,4 +87,8 @@ def check_periods(settings: Settings, layers: list[SettingLayer], munis: pd.Data
         for year in by_year:
             if year not in periods.years:
                 add(("periods", "cluster_budget_eur", cluster, year), "year is not in periods.years", year)
+    if measures is not None and measures_out is not None:
+        late = ((measures["status"] == "committed") & (measures["earliest_year"] > periods.years[-1])).to_numpy()
+        measures_out.add(late, "earliest_year", f"a committed measure must be possible by the last plan year {periods.years[-1]}",
+                         [f"{y:g}" for y in measures["earliest_year"][late]])
     return problems

@@ -88,7 +88,8 @@ class Weights(_Section):
 class Periods(_Section):
     """Multi-year plan: years, annual budgets and interim reduction targets.
 
-    `budget_eur` caps the investment of a year; `cluster_budget_eur` caps a cluster's investment
+    `budget_eur` caps the investment of a year (with `carry_over`, the investment up to a year is
+    capped by the budgets up to that year: unspent money stays available); `cluster_budget_eur` caps a cluster's investment
     of a year ({cluster: {year: cap}}); `trajectory` is an interim reduction share (of baseline
     emissions, over the target's scope) to reach by a year. Per-year municipal caps are columns
     `budget_eur_<year>` of municipalities.csv.
@@ -96,6 +97,7 @@ class Periods(_Section):
 
     years: list[int] = Field(..., min_length=1)
     budget_eur: dict[int, float] = Field(default_factory=dict)
+    carry_over: bool = Field(False, description="unspent budget_eur of a year stays available in later years")
     cluster_budget_eur: dict[str, dict[int, float]] = Field(default_factory=dict)
     trajectory: dict[int, float] = Field(default_factory=dict)
 

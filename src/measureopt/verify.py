@@ -289,9 +289,14 @@ def plan_schedule(case: Case, per_measure: pd.DataFrame, admin_running: pd.Serie
     table = pd.concat(frames, ignore_index=True)
     table["emissions_t"] = table["baseline_t"] - table["achieved_t"] - table["annual_abatement_t"]
     table["budget_used_share"] = table["investment_eur"] / table["budget_eur"].where(table["budget_eur"] > 0)
-    over = table["investment_eur"] > table["budget_eur"] + table["budget_eur"].abs().clip(lower=1) * REL_TOL
+    spent, cap = table["investment_eur"].copy(), table["budget_eur"].copy()
+    if periods.carry_over:  # the plan's budget: what was spent up to a year against what arrived up to it
+        total = table["level"] == "total"
+        spent[total], cap[total] = spent[total].cumsum(), cap[total].cumsum()
+    over = spent > cap + cap.abs().clip(lower=1) * REL_TOL
     for _, row in table[over].iterrows():
-        problems.append(f"{row['level']} {row['id']} invests {row['investment_eur']:,.2f} in {row['year']}, over its annual budget {row['budget_eur']:,.2f}")
+        problems.append(f"{row['level']} {row['id']} invests {row['investment_eur']:,.2f} in {row['year']}, over its annual budget "
+                        f"{row['budget_eur']:,.2f}" + (" (with the budget carried over)" if periods.carry_over and row["level"] == "total" else ""))
     short = table["annual_abatement_t"] + table["required_t"].abs().clip(lower=1) * REL_TOL < table["required_t"]
     for _, row in table[short].iterrows():
         problems.append(f"{row['level']} {row['id']} reaches {row['annual_abatement_t']:,.3f} t/yr by {row['year']}, "

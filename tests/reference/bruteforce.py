@@ -171,12 +171,13 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def load_case(case_dir: str | Path, overrides: dict | None = None) -> Case:
+def load_case(case_dir: str | Path, overrides: dict | None = None, allow_periods: bool = False) -> Case:
+    """The case read from its files; `periods` only when the caller handles them (periods_bruteforce)."""
     case_dir = Path(case_dir)
     with open(case_dir / "case.yaml", encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
     settings = deep_merge(DEFAULT_SETTINGS, deep_merge(raw, overrides))
-    if settings.get("periods"):
+    if settings.get("periods") and not allow_periods:
         raise ValueError("reference solver handles the single-period model only (no periods)")
     tables = {"municipalities": "municipalities.csv", "measures": "measures.csv",
               "programmes": "programmes.csv"}
