@@ -1,5 +1,5 @@
-"""The parallel runner: order, failures, bugs, Ctrl-C, and the same outcomes in-process, on local
-processes and on a real Dask LocalCluster (127.0.0.1)."""
+"""The parallel runner: order, failures, bugs, Ctrl-C, and the same outcomes in-process and on local
+processes (the Dask LocalCluster run is in test_sweep.py, on a whole sweep)."""
 from __future__ import annotations
 
 import json
@@ -68,22 +68,6 @@ def test_a_bug_in_a_task_is_raised_not_recorded():
         run_tasks(not_a_measureopt_error, [("a", 1)], workers=1, progress=False)
     with pytest.raises(ValueError, match="bug"):
         run_tasks(not_a_measureopt_error, [("a", 1), ("b", 2)], workers=2, progress=False)
-
-
-def test_dask_local_cluster_gives_the_same_outcomes(expected, monkeypatch):
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        address = cluster.scheduler_address
-        assert address.startswith("tcp://127.0.0.1:")
-        serial = run_tasks(abatement_with_budget, BUDGETS, workers=1, progress=False)
-        on_cluster = run_tasks(abatement_with_budget, BUDGETS, scheduler=address, progress=False)
-        assert on_cluster == serial
-        monkeypatch.setenv(SCHEDULER_ENV, address)  # the environment variable is enough
-        from_env = run_tasks(abatement_with_budget, BUDGETS[2:3], progress=False)
-        assert from_env == serial[2:3]
-        with distributed.Client(address) as client:  # the tasks really ran on the cluster's workers
-            assert len(client.scheduler_info()["workers"]) == 2
 
 
 def sleep_and_mark(arg: tuple[str, float]) -> None:
