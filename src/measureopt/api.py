@@ -12,8 +12,11 @@ from .engine import Result, run_case
 from .errors import InfeasibleError
 from .macc import macc_table, selected_measures, write_macc as _write_macc
 from .report import write_report
+from .excel import write_results_workbook, write_template
 from .results import Solution, write_infeasible, write_result
 from .settings import deep_merge, parse_assignment, settings_dict
+from .scenarios import Comparison, compare as _compare, write_comparison
+from .sweep import Sweep, sweep as _sweep, write_sweep
 from .sizing import Sizing, size as _size, write_sizing
 
 
@@ -106,6 +109,16 @@ def report(results_dir: str | Path, case_dir: str | Path | None = None) -> Path:
     return write_report(Path(results_dir), case_dir)
 
 
+def template(path: str | Path, from_case: str | Path | None = None) -> Path:
+    """A documented case workbook (.xlsx) to fill in, or the workbook twin of a case directory."""
+    return write_template(Path(path), from_case)
+
+
+def write_excel(results_dir: str | Path) -> Path:
+    """results.xlsx in a result folder: formatted sheets summary, portfolio, municipalities, binding constraints."""
+    return write_results_workbook(Path(results_dir))
+
+
 def size(case: Case, levels: list[float], scope: str | None = None, budgets: list[float] | None = None,
          workers: int | None = None, scheduler: str | None = None, progress: bool = True) -> Sizing:
     """The programme sizing curve: least investment per reduction level (and, with `budgets`, max
@@ -133,3 +146,20 @@ def cooperation(case: Case, players: str = "municipalities", workers: int | None
                 cache: str | Path | None = None, progress: bool = True) -> Cooperation:
     """The value of cooperation: the players' stand-alone least costs minus the joint least cost."""
     return _cooperation(coalition_costs(case, workers, scheduler, cache, progress), players_of(case, players))
+
+
+def compare(case_dir: str | Path, scenarios: Iterable[str] = (), every: bool = False, models: Iterable[Path] = (),
+            overrides: Iterable[dict] = (), reference: str | None = None, scheduler: str | None = None,
+            workers: int | None = None, progress: bool = True) -> Comparison:
+    """Scenarios of a case solved side by side (`every`: the base case and all of case.yaml's), with
+    the price of fairness against `reference` (default the first), who gains and loses, and the
+    Lorenz curves; in parallel through the runner."""
+    return _compare(case_dir, list(scenarios), every, list(models), list(overrides), reference, scheduler, workers, progress)
+
+
+def sweep(case_dir: str | Path, ranges: Iterable[str], scenario: str | None = None, models: Iterable[Path] = (),
+          overrides: Iterable[dict] = (), pareto: tuple[str, str] | str = "annual_abatement_t,vulnerable_benefit_share",
+          scheduler: str | None = None, workers: int | None = None, progress: bool = True) -> Sweep:
+    """Every KPI at each point of one or two `key.path=start:stop:step` ranges (stop included), the
+    Pareto front of two KPIs (`pareto`, "a,b" or a pair) marked; failed points kept with their status."""
+    return _sweep(case_dir, list(ranges), scenario, list(models), list(overrides), pareto, scheduler, workers, progress)

@@ -18,6 +18,8 @@ from . import api
 from .errors import CaseError, InfeasibleError, MeasureoptError
 from .allocation import allocation_headline
 from .sizing import parse_levels, sizing_headline
+from .scenarios import compare_headline, exit_code
+from .sweep import sweep_headline
 
 
 class _Progress:
@@ -71,7 +73,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("case", type=click.Path(exists=True, path_type=Path))  # a directory or a case workbook (.xlsx)
 def validate(case: Path) -> None:
     """Check CASE and print its size and totals.
 
@@ -85,7 +87,7 @@ def validate(case: Path) -> None:
 
 
 @main.command()
-@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("case", type=click.Path(exists=True, path_type=Path))  # a directory or a case workbook (.xlsx)
 @click.option("--scenario", "-s", help="scenario of case.yaml to apply")
 @click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="formulation preset (YAML), e.g. models/justice40.yaml; repeatable, in order")
@@ -95,10 +97,12 @@ def validate(case: Path) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress line")
 @click.option("--verbose", "-v", is_flag=True, help="show the HiGHS log")
 @click.option("--report", "with_report", is_flag=True, help="also write report.html (self-contained HTML report)")
+@click.option("--excel", "with_excel", is_flag=True, help="also write results.xlsx (formatted summary, portfolio, municipalities, binding constraints)")
 @click.option("--check", "check_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="instead of solving, check this results folder of CASE against its inputs (exit 5 if they differ)")
 def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignments: tuple[str, ...],
-          out: Path | None, quiet: bool, verbose: bool, with_report: bool, check_dir: Path | None) -> None:
+          out: Path | None, quiet: bool, verbose: bool, with_report: bool, with_excel: bool,
+          check_dir: Path | None) -> None:
     """Optimise CASE and write summary.json, portfolio.csv and municipalities.csv.
 
     Example: measureopt solve cases/rural-cluster --scenario justice40 --set solver.mip_gap=1e-4
@@ -124,6 +128,8 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
         api.write(result, out, scenario)
         if with_report:
             api.report(out, case)
+        if with_excel:
+            api.write_excel(out)
     except InfeasibleError as error:
         progress.done()
         api.write_infeasible_summary(error, out, scenario)
@@ -141,7 +147,7 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
 
 
 @main.command()
-@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("case", type=click.Path(exists=True, path_type=Path))  # a directory or a case workbook (.xlsx)
 @click.option("--scenario", "-s", help="scenario of case.yaml to apply (its discount rate counts)")
 @click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="formulation preset (YAML); repeatable, in order")
@@ -168,8 +174,8 @@ def macc(case: Path, scenario: str | None, models: tuple[Path, ...], assignments
 
 @main.command()
 @click.argument("results_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--case", "case_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="the case of the result [default: the one recorded in summary.json]")
+@click.option("--case", "case_dir", type=click.Path(exists=True, path_type=Path),
+              help="the case of the result (directory or workbook) [default: the one recorded in summary.json]")
 def report(results_dir: Path, case_dir: Path | None) -> None:
     """Write RESULTS_DIR/report.html: one self-contained, printable HTML report of a result
     (or of a compare/sweep folder).
@@ -181,6 +187,24 @@ def report(results_dir: Path, case_dir: Path | None) -> None:
     except MeasureoptError as error:
         _fail(error)
     click.echo(f"report written to {path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "from_case", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="fill it from this case directory (its Excel twin) instead of leaving it empty")
+def template(file: Path, from_case: Path | None) -> None:
+    """Write FILE.xlsx: a documented case workbook for planners to fill in (sheets README, case,
+    municipalities, measures, programmes; units as header comments, drop-down lists for enums).
+
+    Example: measureopt template my-case.xlsx   then   measureopt solve my-case.xlsx
+    """
+    try:
+        path = api.template(file, from_case)
+    except MeasureoptError as error:
+        _fail(error)
+    click.echo(f"case workbook written to {path}")
+
 
 
 def _many_solves(command):
@@ -266,6 +290,82 @@ def allocate(case: Path, rule: str, players: str, by: str, samples: int, seed: i
         click.echo("interrupted: nothing was written", err=True)
         sys.exit(130)
     click.echo(allocation_headline(result, out))
+
+
+def _finish(cancelled: int, code: int) -> None:
+    """Exit 130 after Ctrl-C (the finished runs were written), else the code of the runs' statuses."""
+    if cancelled:
+        click.echo(f"interrupted: {cancelled} run(s) cancelled; the finished ones were written", err=True)
+        sys.exit(130)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scenario", "-s", "scenarios", multiple=True, help="scenario to compare (base: case.yaml as it is); repeatable")
+@click.option("--all", "every", is_flag=True, help="the base case and every scenario of case.yaml")
+@click.option("--reference", "-r", help="scenario the price of fairness is measured against [default: the first]")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="output folder [default: results/<case>/compare]")
+@click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="formulation preset (YAML) applied to every scenario; repeatable, in order")
+@click.option("--set", "assignments", multiple=True, metavar="KEY.PATH=VALUE", help="override one setting in every scenario; repeatable")
+@click.option("--workers", "-j", type=click.IntRange(min=1), help="local worker processes [default: one per core]")
+@click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) [default: env MEASUREOPT_SCHEDULER, else local processes]")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def compare(case: Path, scenarios: tuple[str, ...], every: bool, reference: str | None, out: Path | None,
+            models: tuple[Path, ...], assignments: tuple[str, ...], workers: int | None, scheduler: str | None, quiet: bool) -> None:
+    """Solve scenarios of CASE side by side, with the price of fairness of each.
+
+    Writes compare.csv and compare.md (one row per scenario), gains_losses.csv (who gains and who
+    loses abatement and investment against the reference), lorenz.csv and the Lorenz chart.
+    Exit 0 when at least one scenario solved, 3 when all are infeasible, 130 after Ctrl-C.
+
+    Example: measureopt compare cases/network-100 --scenario unconstrained --scenario justice40 --scenario fair-floor
+    """
+    out = out or Path("results") / case.resolve().name / "compare"
+    try:
+        comparison = api.compare(case, scenarios, every, models, api.parse_overrides(assignments), reference,
+                                 scheduler=scheduler, workers=workers, progress=not quiet)
+        api.write_comparison(comparison, out)
+    except MeasureoptError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    click.echo(compare_headline(comparison, out))
+    _finish(comparison.cancelled, exit_code(comparison.table["status"]))
+
+
+@main.command()
+@click.argument("case", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--range", "ranges", multiple=True, required=True, metavar="KEY.PATH=START:STOP:STEP",
+              help="a setting to sweep, stop included; once or twice (two: every combination)")
+@click.option("--pareto", default="annual_abatement_t,vulnerable_benefit_share", show_default=True, metavar="KPI,KPI",
+              help="two sweep.csv columns for the Pareto front (gini, investment_eur, eac_eur, cost_per_t: lower is better)")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="output folder [default: results/<case>/sweep]")
+@_many_solves
+def sweep(case: Path, ranges: tuple[str, ...], pareto: str, out: Path | None, scenario: str | None, models: tuple[Path, ...],
+          assignments: tuple[str, ...], workers: int | None, scheduler: str | None, quiet: bool) -> None:
+    """Trade-off curve of CASE over one or two settings: every KPI per point, Pareto front.
+
+    Writes sweep.csv (one row per point; infeasible or failed points with their status) and the
+    chart sweep.png / sweep.svg. Exit 0 when at least one point solved, 3 when all are infeasible,
+    130 after Ctrl-C (the finished points are written).
+
+    Example: measureopt sweep cases/network-100 --range justice.vulnerable_share_min=0:0.8:0.1 --range budget.total_eur=1.5e9:2.5e9:0.5e9
+    """
+    out = out or Path("results") / case.resolve().name / "sweep"
+    try:
+        result = api.sweep(case, ranges, scenario, models, api.parse_overrides(assignments), pareto,
+                           scheduler=scheduler, workers=workers, progress=not quiet)
+        api.write_sweep(result, out)
+    except MeasureoptError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    click.echo(sweep_headline(result, out))
+    _finish(result.cancelled, exit_code(result.table["status"]))
 
 
 if __name__ == "__main__":  # pragma: no cover
