@@ -136,13 +136,12 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@pytest.mark.slow  # about 30 s: solves every example case (.ci/run runs it)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)")
 def test_reports_render_in_headless_chromium(tmp_path, hostile_result):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     pages = [hostile_result / "report.html"]
     for name in EXAMPLE_CASES:
-        if name == "network-100":
-            continue  # solved in the CLI tests already; two cases keep this test short
         done = CliRunner().invoke(main, ["solve", str(CASES / name), "--out", str(tmp_path / name), "-q", "--report"])
         assert done.exit_code == 0, done.output
         pages.append(tmp_path / name / "report.html")

@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .errors import CaseError, Problem
+from .excel import is_workbook, workbook_label, workbook_source
 from .periods import check_periods, year_budget_columns
 from .settings import SettingLayer, Settings, Tables, is_set, layer, locate, read_yaml, setting_layers
 from .tables import RawTable, read_table
@@ -396,10 +397,13 @@ def load_case(
     Problems of case.yaml and of every table are collected and raised together.
     """
     directory = Path(case_dir)
-    if not directory.is_dir():
+    workbook = is_workbook(directory)  # a case as one .xlsx workbook (excel.py)
+    if not workbook and not directory.is_dir():
         raise CaseError([Problem(str(directory), None, "-", "case directory not found")])
-    source = read_yaml(directory / "case.yaml")
+    source, layout_problems = workbook_source(directory) if workbook else (read_yaml(directory / "case.yaml"), [])
+    tables_dir = directory.parent if workbook else directory
     settings, problems = _load_settings(source, scenario, presets, overrides)
+    problems = layout_problems + problems
     try:
         layers = setting_layers(source, presets, scenario, overrides)
     except CaseError:  # an unreadable preset, already reported
@@ -410,13 +414,13 @@ def load_case(
         spec = getattr(specs, key)
         given = is_set(("tables", key), layers)
         label, line, path_key = locate(("tables", key), layers)
-        path = directory / spec.partition(" sheet=")[0].partition("sheet=")[0].strip()
+        path = tables_dir / spec.partition(" sheet=")[0].partition("sheet=")[0].strip()
         if key == "programmes" and not given and not path.exists():
             empty = pd.DataFrame({c.name: pd.Series(dtype=object if c.kind in ("id", "text", "enum") else float) for c in columns})
             parsed[key] = (empty, None)
             continue
         try:
-            raw = read_table(directory, spec, key, frozenset(c.name for c in columns if c.kind in ("number", "year")))
+            raw = read_table(tables_dir, spec, key, frozenset(c.name for c in columns if c.kind in ("number", "year")))
         except CaseError as exc:
             # a table that cannot be opened at all is reported at its `tables:` entry, when it has one
             problems.extend(
@@ -450,6 +454,8 @@ def load_case(
         problems += check_periods(settings, layers, munis, None if munis_out is None else (munis_out.table.label, munis_out.table.header_line))
     for out in (munis_out, measures_out, programmes_out):
         problems += out.problems if out is not None else []
+    if workbook:  # settings problems name the workbook's `case` sheet, not case.yaml
+        problems = [replace(p, file=workbook_label(directory)) if p.file == "case.yaml" else p for p in problems]
     if problems:
         raise CaseError(_in_order(problems))
     return replace(_assemble(directory, settings, source, munis, measures, programmes), scenario=scenario)

@@ -267,9 +267,9 @@ SUMMARY_COLUMNS = {"investment_eur", "annual_abatement_t", "reduction_share", "e
 def case_of(results_dir: Path, summary: dict, case_dir: Path | None = None) -> Case | None:
     """The case a result came from, with the result's economics (for LCOA), or None if not found."""
     directory = case_dir or (summary.get("provenance") or {}).get("case_directory")
-    if directory is None or not Path(directory).is_dir():
+    if directory is None or not Path(directory).exists():
         if case_dir is not None:
-            raise CaseError([Problem(str(case_dir), None, "-", "case directory not found")])
+            raise CaseError([Problem(str(case_dir), None, "-", "case not found")])
         return None
     economics = (summary.get("settings") or {}).get("economics")
     return load_case(Path(directory), None, [], [{"economics": economics}] if economics else [])

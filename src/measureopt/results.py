@@ -81,7 +81,7 @@ def provenance(case) -> dict:
     files = ["case.yaml"] + [getattr(case.settings.tables, t).split(" sheet=")[0].strip() for t in ("municipalities", "measures", "programmes")]
     digests = {}
     for name in dict.fromkeys(files):
-        path = case.directory / name
+        path = (case.directory if case.directory.is_dir() else case.directory.parent) / name  # a case workbook: beside it
         if path.is_file():
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"measureopt_version": __version__, "inputs_sha256": digests, "case_directory": str(case.directory.resolve())}
