@@ -129,6 +129,17 @@ def test_compare_table_and_tradeoff_chart_are_rendered(tmp_path):
     assert "<script" not in page and page.count("<svg") == 1
 
 
+def test_real_compare_folder_reads_the_price_of_fairness_as_hand_computed(tmp_path):
+    """abatement = 200 / (1 + s): 142.857 t/yr at s = 0.4, 133.333 at s = 0.5, a loss of 9.52 t/yr (6.67 %)."""
+    case_dir = write_case(tmp_path / "case", SHADOW_YAML + "scenarios: {strict: {justice: {vulnerable_share_min: 0.5}}}\n",
+                          SHADOW_MUNIS, SHADOW_MEASURES)
+    done = CliRunner().invoke(main, ["compare", str(case_dir), "--all", "--out", str(tmp_path / "cmp"), "-q", "-j", "1"])
+    assert done.exit_code == 0, done.output
+    page = mo.report(tmp_path / "cmp").read_text()
+    assert "strict costs 9.52 tCO2/yr of abatement against base (6.7 % of its objective)." in page
+    assert "<h1>Scenarios side by side: cmp</h1>" in page and page.count("<svg") == 2
+
+
 # --- a real browser --------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

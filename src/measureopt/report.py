@@ -242,26 +242,48 @@ def tradeoff_svg(frame: pd.DataFrame, x: str, y: str, label: str | None) -> str:
 
 
 def _runs_section(path: Path, title: str) -> str:
-    """compare.csv or sweep.csv: the side-by-side table and, when it has the figures, a trade-off chart."""
+    """compare.csv or sweep.csv (issue 5's outputs): the side-by-side table, the price of fairness
+    in words, a trade-off chart, and the charts the run wrote next to it (lorenz.svg, sweep.svg)."""
     frame = _read_csv(path, ("scenario", "case", "status"))
-    parts = [f"<section><h2>{_esc(title)}</h2>", _table(frame)]
-    if {"investment_eur", "annual_abatement_t"} <= set(frame.columns):
+    parts = [f"<section><h2>{_esc(title)}</h2>"]
+    if path.name == "compare.csv":
+        parts.append('<ul class="binding">' + "".join(f"<li>{_esc(s)}</li>" for s in fairness_prices(frame)) + "</ul>")
+    parts.append('<div class="scroll">' + _table(frame, {"price_of_fairness": percent}) + "</div>")
+    columns = list(frame.columns)
+    swept = columns[columns.index("point") + 1:columns.index("status")] if {"point", "status"} <= set(columns) else []
+    if {"investment_eur", "annual_abatement_t"} <= set(columns):
         solved = frame.dropna(subset=["investment_eur", "annual_abatement_t"])
-        if len(solved):
-            label = "scenario" if "scenario" in frame and path.name == "compare.csv" else None
-            x = "investment_eur"
-            if path.name == "sweep.csv":
-                swept = [c for c in frame.columns if c not in SUMMARY_COLUMNS and pd.api.types.is_numeric_dtype(frame[c])]
-                x = swept[0] if swept else x
+        if len(solved) and len(swept) <= 1:
+            x = swept[0] if swept else "investment_eur"
+            label = "scenario" if path.name == "compare.csv" and "scenario" in columns else None
             parts.append(f'<figure class="chart">{tradeoff_svg(solved, x, "annual_abatement_t", label)}'
                          f"<figcaption>{_esc(title)}: abatement against {_esc(x)}.</figcaption></figure>")
+    chart = path.parent / ("sweep.svg" if path.name == "sweep.csv" else "lorenz.svg")
+    if chart.is_file():
+        text = chart.read_text(encoding="utf-8")
+        if "<svg" in text and "<script" not in text.lower():  # a chart measureopt drew; nothing else is inlined
+            parts.append(f'<figure class="chart">{text[text.index("<svg"):]}<figcaption>{_esc(chart.name)}</figcaption></figure>')
     return "\n".join(parts) + "</section>"
 
 
-#: Figure columns of summary rows (everything else in a sweep table is a swept setting).
-SUMMARY_COLUMNS = {"investment_eur", "annual_abatement_t", "reduction_share", "eac_eur", "cost_per_t",
-                   "vulnerable_benefit_share", "gini", "min_per_capita_ratio", "objective", "objective_value",
-                   "mip_gap", "solve_seconds", "build_seconds", "price_of_fairness_t", "price_of_fairness"}
+def fairness_prices(frame: pd.DataFrame) -> list[str]:
+    """The price of fairness of each scenario of compare.csv in words, against the reference (the
+    first scenario with price 0): its loss in the reference's objective units and as a share."""
+    if not {"scenario", "price_of_fairness", "reference_objective_value", "objective"} <= set(frame.columns):
+        return []
+    zero = frame[frame["price_of_fairness"] == 0]
+    if zero.empty:
+        return []
+    reference = zero.iloc[0]
+    objective = str(reference["objective"])
+    sentences = []
+    for _, row in frame.iterrows():
+        if row["scenario"] == reference["scenario"] or pd.isna(row["price_of_fairness"]):
+            continue
+        loss = float(row["price_of_fairness"]) * abs(float(reference["reference_objective_value"]))
+        sentences.append(f"{row['scenario']} {effect(-loss, objective)} against {reference['scenario']} "
+                         f"({percent(row['price_of_fairness'])} of its objective).")
+    return sentences
 
 
 def case_of(results_dir: Path, summary: dict, case_dir: Path | None = None) -> Case | None:
@@ -336,6 +358,8 @@ def render(results_dir: str | Path, case_dir: str | Path | None = None) -> str:
             raise CaseError([Problem(str(summary_path), None, "-", f"unreadable summary.json: {exc}")]) from None
         title = f"{summary.get('case', '')} – {summary.get('scenario', 'base')}"
         body += _result_sections(folder, summary, None if case_dir is None else Path(case_dir))
+    if not summary_path.is_file():
+        body.append(f"<h1>{_esc(runs[0][1])}: {_esc(folder.name)}</h1>")
     for path, section_title in runs:
         body.append(_runs_section(path, section_title))
     from . import __version__
