@@ -467,6 +467,11 @@ def make_rural(rng: np.random.Generator):
     md.loc[md["measure"] == "IT-001-BLDG", "status"] = "committed"
     # an explicit exclusion besides the Greek e-buses: PT-002 residential retrofit is on hold
     md.loc[md["measure"] == "PT-002-RETRO", "status"] = "excluded"
+    # timing, used by the five-year-plan scenario only (earliest_year counts only with periods):
+    # district heating needs a concession and a tender, ground-source heat pumps drilling
+    # permits, e-buses a procurement round
+    md.loc[md["measure"].str.endswith("-DH"), "earliest_year"] = 2028
+    md.loc[md["measure"].str.endswith(("-HPG", "-EBUS")), "earliest_year"] = 2027
     mu = pd.DataFrame(munis, columns=MUNI_COLUMNS)
     # a municipal cap for one municipality (others blank = no cap)
     mu.loc[mu["municipality"] == "PT-001", "budget_eur"] = 8000000
@@ -487,6 +492,17 @@ def make_rural(rng: np.random.Generator):
         "scenarios": {
             "justice40": {"justice": {"vulnerable_share_min": 0.40}},
             "fair-floor": {"justice": {"population_floor": 0.5}},
+            # 2026-2030: only the municipalities' own funds in 2026 and 2027 (annual caps); from
+            # 2028 a joint grant arrives and only the plan's total budget binds. Emissions must be
+            # 34 % below the baseline by 2028 (achieved reductions included)
+            "five-year-plan": {
+                "objective": "max_cumulative_abatement",
+                "periods": {
+                    "years": list(range(2026, 2031)),
+                    "budget_eur": {2026: round_budget(0.12 * budget), 2027: round_budget(0.16 * budget)},
+                    "trajectory": {2028: 0.34},
+                },
+            },
         },
     }
     return mu, md, None, case, ctx

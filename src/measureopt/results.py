@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from .engine import Result
+from .schedule import draw_schedule
 from .settings import settings_dict
 
 
@@ -64,6 +65,8 @@ def summary(result: Result, scenario: str | None = None) -> dict:
     }
     if result.maxmin_t is not None:
         data["maxmin_t"] = _number(result.maxmin_t)
+    if v.cumulative_abatement_t is not None:  # a multi-year plan: sum over plan years of A_tau
+        data["cumulative_abatement_t"] = _number(v.cumulative_abatement_t)
     if result.trajectory:
         data["gap_trajectory"] = [dict(zip(("seconds", "primal", "dual", "gap"), point)) for point in result.trajectory]
     if result.notes:
@@ -103,7 +106,7 @@ def portfolio_table(result: Result) -> pd.DataFrame:
     eac = sel["eac_eur"].to_numpy()
     cost_per_t = np.divide(eac, abatement, out=np.full(len(eac), np.nan), where=abatement != 0)
     through = sel["through_programme"].to_numpy() > 0
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "measure": rows["measure"].to_numpy(),
         "municipality": rows["municipality"].to_numpy(),
         "sector": rows["sector"].to_numpy(),
@@ -115,6 +118,9 @@ def portfolio_table(result: Result) -> pd.DataFrame:
         "vulnerable_benefit": sel["vulnerable_benefit"].to_numpy(),
         "programme": np.where(through, rows["programme"].fillna("").to_numpy(dtype=object), ""),
     })
+    if "year" in sel:  # with periods: the implementation year
+        table.insert(4, "year", sel["year"].to_numpy().astype(int))
+    return table
 
 
 def municipalities_table(result: Result) -> pd.DataFrame:
@@ -187,6 +193,9 @@ def write_result(result: Result, out: Path, scenario: str | None = None) -> Path
         (staging / "summary.json").write_text(json.dumps(summary(result, scenario), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         write_csv(portfolio_table(result), staging / "portfolio.csv")
         write_csv(municipalities_table(result), staging / "municipalities.csv")
+        if result.verified.schedule is not None:  # a multi-year plan
+            write_csv(result.verified.schedule, staging / "schedule.csv")
+            draw_schedule(result.verified.schedule, result.case.name, staging)
         (staging / "settings.yaml").write_text(yaml.safe_dump(settings_dict(result.case.settings), sort_keys=False), encoding="utf-8")
     return Path(out)
 
