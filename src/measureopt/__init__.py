@@ -1,6 +1,6 @@
 """measureopt: optimal, verified and fair portfolios of energy-transition measures."""
 from .api import describe, load, parse_overrides, solve, write, write_infeasible_summary
-from .api import macc, report, template, write_excel, write_macc
+from .api import alternatives, macc, report, template, write_alternatives, write_excel, write_macc
 from .api import compare, sweep, write_comparison, write_sweep
 from .api import allocate, coalition_costs, cooperation, size, write_allocation, write_sizing
 from .case import Case
@@ -11,7 +11,7 @@ from .results import Solution, Summary
 __all__ = [
     "Case", "CaseError", "InfeasibleError", "MeasureoptError", "Problem", "Result", "Solution", "SolverError", "Summary",
     "VerificationError", "describe", "load", "parse_overrides", "solve", "write", "write_infeasible_summary",
-    "macc", "report", "template", "write_excel", "write_macc",
+    "alternatives", "macc", "report", "template", "write_alternatives", "write_excel", "write_macc",
     "compare", "sweep", "write_comparison", "write_sweep",
     "allocate", "coalition_costs", "cooperation", "size", "write_allocation", "write_sizing",
 ]

@@ -13,6 +13,7 @@ from .errors import InfeasibleError
 from .macc import macc_table, selected_measures, write_macc as _write_macc
 from .report import write_report
 from .excel import write_results_workbook, write_template
+from .alternatives import Alternatives, alternatives as _alternatives, write_alternatives as _write_alternatives
 from .results import Solution, write_infeasible, write_result
 from .settings import deep_merge, parse_assignment, settings_dict
 from .scenarios import Comparison, compare as _compare, write_comparison
@@ -117,6 +118,18 @@ def template(path: str | Path, from_case: str | Path | None = None) -> Path:
 def write_excel(results_dir: str | Path) -> Path:
     """results.xlsx in a result folder: formatted sheets summary, portfolio, municipalities, binding constraints."""
     return write_results_workbook(Path(results_dir))
+
+
+def alternatives(case: Case, count: int = 3, slack: float = 0.05) -> Alternatives:
+    """The optimum and up to `count` portfolios within `slack` of it, as different as possible, each
+    verified; `.summary` (one row per portfolio) and `.membership` (must-haves vs real choices)."""
+    return _alternatives(case, count, slack)
+
+
+def write_alternatives(found: Alternatives, out: str | Path) -> Path:
+    """alternatives.csv and membership.csv in `out`, written atomically."""
+    _write_alternatives(found, Path(out))
+    return Path(out)
 
 
 def size(case: Case, levels: list[float], scope: str | None = None, budgets: list[float] | None = None,

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import api
+from .alternatives import headline as alternatives_headline
 from .errors import CaseError, InfeasibleError, MeasureoptError
 from .allocation import allocation_headline
 from .sizing import parse_levels, sizing_headline
@@ -204,6 +205,34 @@ def template(file: Path, from_case: Path | None) -> None:
     except MeasureoptError as error:
         _fail(error)
     click.echo(f"case workbook written to {path}")
+
+
+@main.command()
+@click.argument("case", type=click.Path(exists=True, path_type=Path))  # a directory or a case workbook (.xlsx)
+@click.option("--count", "-n", default=3, show_default=True, type=int, help="alternatives to find besides the optimum")
+@click.option("--slack", default=0.05, show_default=True, type=float, help="how far below the optimum they may be (share)")
+@click.option("--scenario", "-s", help="scenario of case.yaml to apply")
+@click.option("--model", "-m", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="formulation preset (YAML); repeatable, in order")
+@click.option("--set", "assignments", multiple=True, metavar="KEY.PATH=VALUE", help="override one setting; repeatable")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="output folder [default: results/<case>/alternatives]")
+def alternatives(case: Path, count: int, slack: float, scenario: str | None, models: tuple[Path, ...],
+                 assignments: tuple[str, ...], out: Path | None) -> None:
+    """Near-optimal portfolios of CASE for co-design: COUNT portfolios within SLACK of the optimum,
+    as different from each other as possible, each verified. Writes alternatives.csv (one row per
+    portfolio) and membership.csv (which measures are must-haves, real choices or never chosen).
+
+    Example: measureopt alternatives cases/rural-cluster --count 3 --slack 0.05
+    """
+    out = out or Path("results") / case.resolve().name / "alternatives"
+    try:
+        loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
+        found = api.alternatives(loaded, count, slack)
+        api.write_alternatives(found, out)
+    except MeasureoptError as error:
+        _fail(error)
+    click.echo(alternatives_headline(found, out))
 
 
 
