@@ -33,7 +33,7 @@ def test_solve_with_greedy_start_verifies_and_records_a_trajectory(tmp_path, mon
 
 
 def test_abatement_bound_is_valid_and_tight_enough(tmp_path, tiny_case):
-    from measureopt.heuristics import abatement_bound
+    from measureopt.relaxation import relax_budget
 
     checked = 0
     for seed in range(40):
@@ -42,20 +42,20 @@ def test_abatement_bound_is_valid_and_tight_enough(tmp_path, tiny_case):
             optimum = mo.solve(case).objective_value
         except mo.InfeasibleError:
             continue
-        assert abatement_bound(case) >= optimum * (1 - 1e-9)
+        assert relax_budget(case).bound >= optimum * (1 - 1e-9)
         checked += 1
     assert checked >= 10
     case = mo.load(generate_case(tmp_path / "g", 30, 40, seed=5))
     optimum = mo.solve(case).objective_value
-    assert optimum <= abatement_bound(case) <= 1.05 * optimum  # within 5 % on a realistic case
+    assert optimum <= relax_budget(case).bound <= 1.05 * optimum  # within 5 % on a realistic case
 
 
 def test_time_limit_gap_uses_the_tighter_certified_bound(tmp_path):
-    from measureopt.heuristics import abatement_bound
+    from measureopt.relaxation import relax_budget
     from measureopt.solver import SolveResult, Status
 
     case = mo.load(generate_case(tmp_path / "g", 30, 40, seed=5))
-    bound = abatement_bound(case)
+    bound = relax_budget(case).bound
     value = 0.9 * bound
     loose = SolveResult(Status.TIME_LIMIT, None, value, 0.5, 1.5 * value, 1.0, "time limit")
     assert engine.certified_gap(case, loose, value) == ((bound - value) / value, bound)

@@ -13,12 +13,15 @@ import numpy as np
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import REQUIREMENTS, Formulation, build, gini_cut, gini_row_scale, needs_gini_cuts, objective_vector
-from .heuristics import abatement_bound, greedy_portfolio
+from .heuristics import greedy_portfolio
 from .infeasibility import explain
+from .relaxation import BudgetRelaxation, core_case, relax_budget
 from .solver import SMALL_MODEL_INTEGERS, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
+#: above this many measures, max_abatement is first solved on its core (relaxation.py)
+CORE_MIN_MEASURES = 25_000
 GINI_TOLERANCE = 1e-7
 SENSES = {"max_abatement": "max", "max_cumulative_abatement": "max", "min_investment": "min",
           "min_net_cost": "min", "max_weighted_benefit": "max"}
@@ -98,7 +101,8 @@ def objective_value(case: Case, name: str, v: Verified) -> float:
     return float(np.sum(factor * v.measures["benefit"].to_numpy()))
 
 
-def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None) -> tuple[Formulation, SolveResult]:
+def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None,
+            start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Formulation, SolveResult]:
     """Solve; raise the typed error when there is nothing to report.
 
     With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
@@ -106,7 +110,8 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     holds for all rounds together.
     """
     seconds = 0.0
-    start = greedy_start(form) if form.integrality.sum() > SMALL_MODEL_INTEGERS else None
+    if start is None and form.integrality.sum() > SMALL_MODEL_INTEGERS:
+        start = greedy_start(form)
     for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
         for _ in range(MAX_CUT_ROUNDS):
             remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
@@ -135,7 +140,11 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
 
 def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
     """The greedy portfolio (`heuristics.py`) as a partial start: u and y of every measure."""
-    units, selected = greedy_portfolio(form.case)
+    return portfolio_start(form, *greedy_portfolio(form.case))
+
+
+def portfolio_start(form: Formulation, units: np.ndarray, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A portfolio as a partial start for HiGHS: the columns of u and y, and their values."""
     own = form.cols.own_y
     columns = np.r_[form.cols.u, form.cols.y[own]]
     return columns, np.r_[units, selected[own].astype(float)]
@@ -182,22 +191,76 @@ def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | N
     return found
 
 
-def certified_gap(case: Case, result: SolveResult, value: float) -> tuple[float | None, float | None]:
+def certified_gap(case: Case, result: SolveResult, value: float,
+                  relaxation: BudgetRelaxation | None = None) -> tuple[float | None, float | None]:
     """The best proven gap and bound: HiGHS's, or, when a time limit stopped it, the Lagrangian
-    budget bound of `heuristics.abatement_bound` if that is tighter (max_abatement only)."""
+    budget bound of `relaxation.relax_budget` if that is tighter (max_abatement only)."""
     gap, bound = result.mip_gap, result.dual_bound
     if result.status != Status.TIME_LIMIT:
         return gap, bound
-    lagrangian = abatement_bound(case)
-    if lagrangian is not None and (bound is None or lagrangian < bound):
-        bound = lagrangian
-        gap = max(0.0, bound - value) / max(abs(value), 1e-12)  # HiGHS's |ub - lb| / |ub|
+    relaxation = relaxation or relax_budget(case)
+    if relaxation is not None and (bound is None or relaxation.bound < bound):
+        bound = relaxation.bound
+        gap = _gap(bound, value)
     return gap, bound
+
+
+def _gap(bound: float, value: float) -> float:
+    """HiGHS's relative gap |ub - lb| / |ub| for a maximisation's incumbent value and bound."""
+    return max(0.0, bound - value) / max(abs(value), 1e-12)
+
+
+def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSettings) -> tuple[Result | None, tuple | None]:
+    """max_abatement solved on the case's core (`relaxation.core_case`), with half the time limit.
+
+    Returns the verified result when the Lagrangian bound certifies its gap within solver.mip_gap;
+    otherwise the core's portfolio (units, selected over the whole case) as a start for the full
+    model, or nothing when the core has no solution.
+    """
+    started = time.perf_counter()
+    core, positions = core_case(case, relaxation)
+    form = build(core)
+    build_seconds = time.perf_counter() - started
+    try:
+        form, result = _solved(form, replace(options, time_limit_s=options.time_limit_s / 2))
+    except (InfeasibleError, SolverError):
+        return None, None
+    part = portfolio_from(form, result.x)
+    units, selected = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool)
+    units[positions], selected[positions] = part.units, part.selected
+    through = np.zeros(len(case.measures))
+    through[positions] = part.programme_units
+    portfolio = Portfolio(units, selected, through, part.running, part.members)
+    verified = verify(case, portfolio, None)
+    if verified.violations:
+        raise VerificationError("the core's portfolio breaks the input's constraints (a bug in measureopt):\n  "
+                                + "\n  ".join(verified.violations))
+    value = objective_value(case, "max_abatement", verified)
+    gap = _gap(relaxation.bound, value)
+    if gap > options.mip_gap:
+        return None, (units, selected)
+    note = (f"solved on the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py); "
+            f"gap {gap:.2e} certified by the Lagrangian budget bound {relaxation.bound:,.4f}")
+    return Result(
+        case=case, status=Status.OPTIMAL, objective_name="max_abatement", objective_value=value, mip_gap=gap,
+        dual_bound=relaxation.bound, portfolio=portfolio, verified=verified,
+        binding=binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified),
+        build_seconds=build_seconds, solve_seconds=result.seconds, variables=form.shape[1], constraints=form.shape[0],
+        notes=[*case.warnings, note], trajectory=result.trajectory,
+    ), None
 
 
 def run_case(case: Case, verbose: bool = False) -> Result:
     """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5)."""
     options = solver_settings(case, verbose)
+    relaxation = relax_budget(case) if len(case.measures) > CORE_MIN_MEASURES else None
+    start = None
+    if relaxation is not None:
+        clock = time.perf_counter()
+        certified, start = _core_solution(case, relaxation, options)
+        if certified is not None:
+            return certified
+        options = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
     started = time.perf_counter()
     form = build(case)
     build_seconds = time.perf_counter() - started
@@ -216,14 +279,14 @@ def run_case(case: Case, verbose: bool = False) -> Result:
         lower = form.col_lower.copy()
         lower[form.cols.t] = floor * (1 - 1e-9)
         form = replace(form, col_lower=lower)
-    form, result = _solved(form, options)
+    form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start))
     solve_seconds += result.seconds
     portfolio, verified = _checked(case, form, result.x, floor)
     value = objective_value(case, form.objective_name, verified)
     if abs(value - result.objective) > 1e-6 * max(1.0, abs(value)):
         raise VerificationError(f"objective recomputed from the tables ({value:.6f}) differs from the solver's ({result.objective:.6f})")
     duals = fixed_integer_duals(form, result.x)
-    gap, bound = certified_gap(case, result, value)
+    gap, bound = certified_gap(case, result, value, relaxation)
     return Result(
         case=case, status=result.status, objective_name=form.objective_name, objective_value=value,
         mip_gap=gap, dual_bound=bound, portfolio=portfolio, verified=verified,

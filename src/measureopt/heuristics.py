@@ -48,11 +48,11 @@ def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
         keep[np.flatnonzero(keep)[~within]] = False
     chosen = np.zeros(len(mt), bool)
     chosen[order.index[keep]] = True
-    chosen |= _with_prerequisites(mt, committed)
+    chosen |= with_prerequisites(mt, committed)
     return np.where(chosen, units, 0.0), chosen
 
 
-def _with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
+def with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
     """`forced` measures and, transitively, the measures they require."""
     required = pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
     closure = forced.copy()
@@ -65,49 +65,3 @@ def _with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
         frontier = new & (required >= 0)
     return closure
 
-
-def abatement_bound(case: Case) -> float | None:
-    """A certified upper bound on max_abatement (None for other objectives, or without a total
-    budget, or under maxmin): the Lagrangian relaxation of budget.total_eur.
-
-    Every other coupling (targets, cluster and municipal budgets, justice rules, prerequisites,
-    programme admin costs) is dropped, which only loosens a maximisation; programme discounts are
-    granted everywhere they could apply. For a multiplier lam >= 0,
-    L(lam) = lam * total_eur + sum over committed measures of (A_j - lam * I_j)
-             + sum over groups and ungrouped measures of max(0, max_j (A_j - lam * I_j)),
-    with A_j, I_j the abatement and investment of measure j at max_units. Any lam gives a valid
-    bound; L is convex in lam and is minimised by a ternary search.
-    """
-    s = case.settings
-    if s.objective != "max_abatement" or s.budget is None or s.budget.total_eur is None or s.justice.maxmin:
-        return None
-    from .formulation import programme_discount, programme_eligible
-
-    mt = case.measures
-    units = mt["max_units"].to_numpy(dtype=float)
-    discount = programme_discount(case, programme_eligible(case))
-    cost = mt["fixed_capex_eur"].to_numpy() + (1 - discount) * mt["capex_eur"].to_numpy() * units
-    gain = mt["co2_reduction_t"].to_numpy() * units
-    status = mt["status"].to_numpy()
-    committed = status == "committed"
-    free = status == "candidate"
-    group = mt["group"].to_numpy(dtype=object)
-    keys = np.where(pd.isna(group), mt["measure"].to_numpy(dtype=object), group)
-    codes, _ = pd.factorize(pd.Series(keys[free]))
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0]) if len(order) else np.zeros(0, np.int64)
-    free_gain, free_cost = gain[free][order], cost[free][order]
-
-    def lagrangian(lam: float) -> float:
-        best = np.maximum.reduceat(free_gain - lam * free_cost, starts) if len(starts) else np.zeros(0)
-        return lam * s.budget.total_eur + float(np.sum(gain[committed] - lam * cost[committed])) + float(np.sum(np.maximum(best, 0.0)))
-
-    positive = cost > 0
-    low, high = 0.0, float(np.max(gain[positive] / cost[positive])) if positive.any() else 0.0
-    for _ in range(100):
-        a, b = low + (high - low) / 3, high - (high - low) / 3
-        if lagrangian(a) <= lagrangian(b):
-            high = b
-        else:
-            low = a
-    return min(lagrangian(low), lagrangian(high), lagrangian(0.0))

@@ -1,0 +1,58 @@
+"""The budget relaxation: a valid bound, and a core whose portfolio is certified within the gap."""
+from __future__ import annotations
+
+import pytest
+
+import measureopt as mo
+from benchmarks.generate import generate_case
+from measureopt import engine
+from measureopt.relaxation import core_case, relax_budget
+from tests.reference.bruteforce import solve_case
+
+KNOBS = [
+    {"budget_total": True, "objective": "max_abatement", "justice": {}},
+    {"budget_total": True, "objective": "max_abatement", "groups": True, "requires": True, "statuses": True},
+    {"budget_total": True, "objective": "max_abatement", "programmes": True, "municipal_budgets": True},
+    {"budget_total": True, "objective": "max_abatement", "justice": {"vulnerable_share_min": 0.4}},
+]
+
+
+@pytest.mark.parametrize("knobs", KNOBS)
+def test_core_path_agrees_with_brute_force_within_the_gap(knobs, tiny_case, monkeypatch):
+    """Forced onto the core path, every tiny case still gets a verified portfolio within
+    solver.mip_gap of the enumerated optimum (from the core if certified, else the full model)."""
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    checked = 0
+    for seed in range(8):
+        case_dir = tiny_case(seed, **knobs)
+        try:
+            reference = solve_case(case_dir)
+        except ValueError:
+            continue
+        case = mo.load(case_dir)
+        if reference["status"] == "infeasible":
+            with pytest.raises(mo.InfeasibleError):
+                mo.solve(case)
+            continue
+        result = mo.solve(case)
+        assert result.objective_value <= reference["objective"] * (1 + 1e-9) + 1e-9
+        assert result.objective_value >= reference["objective"] * (1 - case.settings.solver.mip_gap) - 1e-9
+        assert result.dual_bound is None or result.dual_bound >= reference["objective"] * (1 - 1e-9) - 1e-9
+        checked += 1
+    assert checked >= 4
+
+
+def test_core_is_small_and_certified_on_a_realistic_case(tmp_path, monkeypatch):
+    case = mo.load(generate_case(tmp_path / "g", 60, 50, seed=3))
+    relaxation = relax_budget(case)
+    core, positions = core_case(case, relaxation)
+    assert len(positions) < 0.6 * len(case.measures)
+    assert set(core.measures["measure"]) <= set(case.measures["measure"])
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    from_core = mo.solve(case)
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 10**9)
+    full = mo.solve(case)
+    assert any("core" in note for note in from_core.notes)
+    assert from_core.status.value == "optimal" and from_core.mip_gap <= case.settings.solver.mip_gap
+    assert from_core.objective_value >= full.objective_value * (1 - 2 * case.settings.solver.mip_gap)
+    assert from_core.dual_bound >= full.objective_value
