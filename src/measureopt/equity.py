@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .charts import pyplot, save
 from .engine import Result
 
 #: Population share of the bottom group in `bottom_40_benefit_share`.
@@ -21,8 +20,8 @@ BOTTOM_SHARE = 0.4
 def lorenz_curve(benefit: np.ndarray, population: np.ndarray) -> pd.DataFrame:
     """The population-weighted Lorenz curve of per-capita benefit: municipalities sorted by
     benefit per capita (ascending, ties in input order), with the cumulative population share and
-    the cumulative benefit share after each one; starts at (0, 0) and ends at (1, 1).
-    Empty benefit (B = 0) gives the equality line's end points only on the population axis."""
+    the cumulative benefit share after each one; starts at (0, 0) and ends at (1, 1). With no
+    benefit at all (B = 0) the benefit shares are undefined (NaN)."""
     benefit = np.asarray(benefit, dtype=float)
     population = np.asarray(population, dtype=float)
     order = np.argsort(benefit / population, kind="stable")
@@ -94,6 +93,8 @@ def lorenz_table(result: Result) -> pd.DataFrame:
 
 def lorenz_chart(curves: dict[str, pd.DataFrame], stem: Path, benefit: str = "abatement") -> None:
     """`stem`.png and `stem`.svg: the Lorenz curve of each named result and the equality line."""
+    from .charts import pyplot, save  # here, not at the top: results.py imports this module, charts imports results
+
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 5.0))
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="equal per capita")

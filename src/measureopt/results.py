@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from .engine import Result
+from .equity import lorenz_table
 from .schedule import draw_schedule
 from .settings import settings_dict
 
@@ -193,6 +194,7 @@ def write_result(result: Result, out: Path, scenario: str | None = None) -> Path
         (staging / "summary.json").write_text(json.dumps(summary(result, scenario), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         write_csv(portfolio_table(result), staging / "portfolio.csv")
         write_csv(municipalities_table(result), staging / "municipalities.csv")
+        write_csv(lorenz_table(result), staging / "lorenz.csv")  # the equity view of every result
         if result.verified.schedule is not None:  # a multi-year plan
             write_csv(result.verified.schedule, staging / "schedule.csv")
             draw_schedule(result.verified.schedule, result.case.name, staging)

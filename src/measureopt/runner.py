@@ -80,6 +80,9 @@ class _Bar:
                         dynamic_ncols=True)
         self.failed = 0
 
+    def start(self, running: int) -> None:
+        self.bar.set_postfix_str(f"running {running}, failed 0")
+
     def update(self, outcome_status: str, running: int) -> None:
         self.failed += outcome_status == "failed"
         self.bar.set_postfix_str(f"running {running}, failed {self.failed}", refresh=False)
@@ -125,6 +128,7 @@ def _record(finished: dict[int, Outcome], bar: _Bar, index: int, key: Hashable, 
 
 
 def _run_here(function, tasks, finished, bar) -> None:
+    bar.start(1)
     for index, (key, arg) in enumerate(tasks):
         _record(finished, bar, index, key, _call(function, arg), 0)
 
@@ -135,6 +139,7 @@ def _run_pool(function, tasks, count, finished, bar) -> None:
     pool = context.Pool(count, initializer=_ignore_interrupt)
     try:
         pending = {index: pool.apply_async(_call, (function, arg)) for index, (_, arg) in enumerate(tasks)}
+        bar.start(count)
         while pending:
             ready = [index for index, job in pending.items() if job.ready()]
             if not ready:
@@ -157,6 +162,7 @@ def _run_dask(function, tasks, scheduler, finished, bar) -> None:
         futures = [client.submit(_call, function, arg, pure=False) for _, arg in tasks]
         where = {future.key: index for index, future in enumerate(futures)}
         slots = sum(client.nthreads().values())
+        bar.start(min(slots, len(tasks)))
         try:
             for future in as_completed(futures, loop=client.loop):
                 index = where[future.key]
