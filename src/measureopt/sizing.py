@@ -163,6 +163,7 @@ def size(case: Case, levels: list[float], *, scope: str | None = None, budgets: 
 def _tables(case: Case, grid: list[float], cases: list[Case], points: list[Point], target_level: float | None):
     """sizing.csv rows (with the marginal cost between reachable levels), shares and portfolios."""
     baseline = float(case.municipalities["baseline_emissions_t"].sum())
+    achieved = float(case.municipalities["achieved_t"].sum())
     rows, shares, portfolios = [], [], []
     previous = None
     for level, level_case, point in zip(grid, cases, points):
@@ -178,6 +179,7 @@ def _tables(case: Case, grid: list[float], cases: list[Case], points: list[Point
             "investment_eur": point.investment_eur if reachable else None,
             "annual_abatement_t": point.annual_abatement_t if reachable else None,
             "reduction_share": point.annual_abatement_t / baseline if reachable and baseline else None,
+            "reduction_with_achieved": (point.annual_abatement_t + achieved) / baseline if reachable and baseline else None,
             "marginal_eur_per_t": marginal,
             "case_target": target_level is not None and level == round(target_level, LEVEL_DIGITS),
         })
