@@ -137,7 +137,14 @@ def test_case_yaml_keys_and_values(case: Case):
 def test_scenarios_as_specified():
     rural = Case("rural-cluster").cfg["scenarios"]
     assert rural == {"justice40": {"justice": {"vulnerable_share_min": 0.40}},
-                     "fair-floor": {"justice": {"population_floor": 0.5}}}
+                     "fair-floor": {"justice": {"population_floor": 0.5}},
+                     "five-year-plan": {"objective": "max_cumulative_abatement",
+                                        "periods": {"years": [2026, 2027, 2028, 2029, 2030],
+                                                    "budget_eur": {2026: 13700000, 2027: 18200000},
+                                                    "trajectory": {2028: 0.34}}}}
+    # the annual budgets of the plan are within the case's total budget
+    periods = rural["five-year-plan"]["periods"]
+    assert sum(periods["budget_eur"].values()) <= Case("rural-cluster").cfg["budget"]["total_eur"]
     net = Case("network-100").cfg["scenarios"]
     assert net == {
         "unconstrained": {},
