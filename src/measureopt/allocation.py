@@ -455,7 +455,7 @@ def allocation_headline(allocation: Allocation, out) -> str:
         f"EUR {s['joint_cost_eur']:,.0f} split among {s['player_count']} {s['players']}",
         "value of cooperation: " + ("n/a (some member cannot meet its target alone)" if value is None else f"EUR {value:,.0f}"),
         ("in the core" if s["in_core"] else "NOT in the core")
-        + (f"; worst coalition {'+'.join(worst['members'])} (pays EUR {worst['excess_eur']:,.0f} "
+        + (f"; worst coalition {'+'.join(worst['members'])} (pays EUR {abs(worst['excess_eur']):,.0f} "
            f"{'more' if worst['excess_eur'] > 0 else 'less'} than on its own)" if worst else "")
         + f"; checked {s['core_check']['coalitions']:,} of {s['core_check']['of']:,} coalitions",
         f"allocation.csv and the chart written to {out}",
