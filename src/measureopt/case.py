@@ -451,7 +451,7 @@ def load_case(
                         None if programmes is None else set(programmes["programme"]), measures_out)
     if settings is not None:
         problems += _check_settings(settings, layers, munis, munis_out)
-        problems += check_periods(settings, layers, munis, None if munis_out is None else (munis_out.table.label, munis_out.table.header_line))
+        problems += check_periods(settings, layers, munis, munis_out, measures, measures_out)
     for out in (munis_out, measures_out, programmes_out):
         problems += out.problems if out is not None else []
     if workbook:  # settings problems name the workbook's `case` sheet, not case.yaml
