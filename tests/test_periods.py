@@ -265,3 +265,23 @@ def test_verification_catches_bad_schedules(tiny_case):
     assert not any("prerequisite" in v for v in broken(order, linked))
     order[first] = years[0]
     assert any("before its prerequisite" in v for v in broken(order, linked))
+
+
+def test_infeasible_plan_names_the_annual_budget(tmp_path):
+    """A committed measure that fits no year's budget: exit 3, and the fix names periods.budget_eur."""
+    directory = write_tiny_case(tmp_path / "case", 4, n_measures=4, statuses=True, target_scope=None,
+                                budget_total=False, municipal_budgets=False, programmes=False, justice={})
+    measures = pd.read_csv(directory / "measures.csv", dtype=str, keep_default_na=False)
+    measures["status"] = ""
+    measures.loc[0, "status"], measures.loc[0, "requires"] = "committed", ""
+    measures.to_csv(directory / "measures.csv", index=False)
+    row = measures.iloc[0]
+    cost = float(row["capex_eur"]) * float(row["max_units"] or 1) + float(row["fixed_capex_eur"] or 0)
+    add_periods(directory, 4, n_years=2, annual_budget=False, trajectory=False, earliest=False,
+                municipal_years=False, cluster_years=False)
+    outcome = CliRunner().invoke(main, ["solve", str(directory), "--out", str(tmp_path / "out"), "--quiet",
+                                        "--set", f"periods.budget_eur.2026={cost / 2:.0f}",
+                                        "--set", f"periods.budget_eur.2027={cost / 2:.0f}"])
+    assert outcome.exit_code == 3, outcome.output
+    assert "raise periods.budget_eur.202" in outcome.output
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "infeasible"

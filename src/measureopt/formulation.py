@@ -554,36 +554,17 @@ def add_year_columns(case: Case, cols: Columns) -> None:
     cols.closed = np.concatenate([cols.y_t[late], cols.u_t[late], cols.w_t[late & (cols.w_t >= 0)]]).astype(np.int64)
 
 
-def year_unit_bounds(case: Case, years: list, discount: np.ndarray) -> np.ndarray:
-    """M_jt = min(U_j, (cap_jt - f_j) / ((1 - d_P(j)) c_j)), at least 0: the units of j that the
-    tightest budget binding on year t (annual, or carried-over, total, municipal, municipal annual)
-    leaves room for. Valid because j's own investment in its year is at least f_j + (1 - d) c_j u_j."""
-    m, periods = case.measures, case.settings.periods
-    annual = np.array([periods.budget_eur.get(y, np.inf) for y in years])
-    if periods.carry_over:
-        annual = np.cumsum(annual)
-    cap = np.broadcast_to(annual, (len(m), len(years))).copy()
-    budget = case.settings.budget
-    if budget is not None and budget.total_eur is not None:
-        cap = np.minimum(cap, budget.total_eur)
-    muni = m["m"].to_numpy()
-    cap = np.minimum(cap, np.nan_to_num(case.municipalities["budget_eur"].to_numpy(), nan=np.inf)[muni][:, None])
-    cap = np.minimum(cap, np.nan_to_num(municipal_year_caps(case.municipalities, list(years)), nan=np.inf)[muni])
-    per_unit = (1.0 - discount) * m["capex_eur"].to_numpy()
-    room = np.maximum(cap - m["fixed_capex_eur"].to_numpy()[:, None], 0.0)
-    units = np.divide(room, per_unit[:, None], out=np.full(cap.shape, np.inf), where=per_unit[:, None] > 0)
-    return np.minimum(m["max_units"].to_numpy()[:, None], units)
-
-
-def link_years(case: Case, cols: Columns, rows: Rows, discount: np.ndarray) -> None:
+def link_years(case: Case, cols: Columns, rows: Rows) -> None:
     """sum_t y_jt = y_j (implemented in at most one year) ; sum_t u_jt = u_j ; sum_t w_jt = w_j ;
-    u_jt <= M_jt y_jt ; w_jt <= M_jt y_jt, with M_jt <= U_j from `year_unit_bounds`.
-    Nothing to link with one plan year."""
+    u_jt <= U_j y_jt ; w_jt <= U_j y_jt. Nothing to link with one plan year.
+
+    (A big-M tightened by the budgets was tried: no faster on the examples, and it hides budget
+    limits from the infeasibility explanation, which relaxes budget rows only.)"""
     n, n_years = cols.y_t.shape
     if n_years == 1:
         return
     m = case.measures
-    ids, upper = m["measure"].to_numpy(), year_unit_bounds(case, cols.years, discount)
+    ids, upper = m["measure"].to_numpy(), m["max_units"].to_numpy()
     own, has_w = cols.own_y, cols.w >= 0
     for family, mask, per_year, total in (("year_selection", np.ones(n, bool), cols.y_t, cols.y),
                                           ("year_units", own, cols.u_t, cols.u),
@@ -596,7 +577,7 @@ def link_years(case: Case, cols: Columns, rows: Rows, discount: np.ndarray) -> N
         j = np.flatnonzero(mask)
         k = np.arange(len(j) * n_years)
         rows.add(family, _pair_keys(ids[j], cols.years), np.r_[k, k], np.r_[per_year[j].ravel(), cols.y_t[j].ravel()],
-                 np.r_[np.ones(len(k)), -upper[j].ravel()], -INF, 0.0)
+                 np.r_[np.ones(len(k)), -np.repeat(upper[j], n_years)], -INF, 0.0)
 
 
 def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
@@ -725,7 +706,7 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     add_year_columns(case, cols)
     link_units_and_selection(case, cols, rows)
     programme_rules(case, cols, rows, eligible)
-    link_years(case, cols, rows, discount)
+    link_years(case, cols, rows)
     alternatives(case, cols, rows)
     prerequisites(case, cols, rows)
     prerequisites_in_time(case, cols, rows)

@@ -15,7 +15,9 @@ from .formulation import Formulation
 from .solver import SolverSettings, solve
 
 TARGETS = ("target_joint", "target_cluster", "target_each")
-BUDGETS = ("budget_total", "budget_cluster", "budget_municipality")
+BUDGETS = ("budget_total", "budget_cluster", "budget_municipality",
+           "budget_year", "budget_year_cluster", "budget_year_municipality")
+TRAJECTORY = ("trajectory",)
 JUSTICE = ("vulnerable_share", "population_floor", "gini_max")
 RULE_NAMES = {
     "vulnerable_share": "the vulnerable-share rule (justice.vulnerable_share_min)",
@@ -84,9 +86,23 @@ def _budget_lines(form: Formulation, slack: np.ndarray) -> list[str]:
     lines = []
     for row in np.flatnonzero(np.isin(form.row_family, BUDGETS) & (slack > 1e-6)):
         family, key = str(form.row_family[row]), str(form.row_key[row])
+        first, _, year = key.partition("/")
         setting = {"budget_total": "budget.total_eur", "budget_cluster": f"budget.cluster_eur.{key}",
-                   "budget_municipality": f"budget_eur of municipality {key}"}[family]
+                   "budget_municipality": f"budget_eur of municipality {key}",
+                   "budget_year": f"periods.budget_eur.{key}", "budget_year_cluster": f"periods.cluster_budget_eur.{first}.{year}",
+                   "budget_year_municipality": f"budget_eur_{year} of municipality {first}"}[family]
         lines.append(f"raise {setting} by {_money(slack[row])} (from {_money(form.row_upper[row])})")
+    return lines
+
+
+def _trajectory_lines(form: Formulation, slack: np.ndarray) -> list[str]:
+    """A multi-year plan's interim milestones (rows keyed scope/year) that cannot be reached."""
+    lines = []
+    for row in np.flatnonzero(np.isin(form.row_family, TRAJECTORY) & (slack > 1e-6)):
+        need = form.row_lower[row]
+        scope, _, year = str(form.row_key[row]).rpartition("/")
+        lines.append(f"the {year} milestone ({scope}) needs {need:,.0f} t/yr; at most {max(0.0, need - slack[row]):,.0f} t/yr "
+                     f"can be reached by then; lower periods.trajectory.{year} or move budget earlier")
     return lines
 
 
@@ -119,13 +135,18 @@ def explain(form: Formulation, options: SolverSettings) -> list[str]:
     if structural:
         return ["the case is infeasible: " + line for line in structural]
     present = set(form.row_family)
-    has = {name: bool(present & set(group)) for name, group in (("targets", TARGETS), ("budgets", BUDGETS), ("justice", JUSTICE))}
+    has = {name: bool(present & set(group)) for name, group in
+           (("targets", TARGETS), ("budgets", BUDGETS), ("justice", JUSTICE), ("trajectory", TRAJECTORY))}
     others = " and ".join(n for n, flag in (("the budgets", has["budgets"]), ("the justice rules", has["justice"])) if flag) or "the measures available"
     lines: list[str] = []
     if has["targets"]:
         slack = elastic_slack(form, TARGETS, options)
         if slack is not None:
             lines += _target_lines(form, slack, others)
+    if has["trajectory"]:
+        slack = elastic_slack(form, TRAJECTORY, options)
+        if slack is not None:
+            lines += _trajectory_lines(form, slack)
     if has["budgets"]:
         slack = elastic_slack(form, BUDGETS, options)
         if slack is not None:
@@ -137,11 +158,11 @@ def explain(form: Formulation, options: SolverSettings) -> list[str]:
                 if np.any(slack[form.row_family == family] > 1e-6):
                     lines.append(f"{RULE_NAMES[family]} cannot be met together with the other requirements: relax or drop it")
     if not lines:
-        slack = elastic_slack(form, TARGETS + BUDGETS + JUSTICE, options)
+        slack = elastic_slack(form, TARGETS + BUDGETS + JUSTICE + TRAJECTORY, options)
         if slack is None:
             return ["the case is infeasible even without its targets, budgets and justice rules: "
                     "check committed measures, min_units, alternatives and prerequisites"]
         names = sorted({str(f) for f in form.row_family[slack > 1e-6]})
         lines.append("no single requirement is to blame; together these conflict: " + ", ".join(names))
-        lines += _budget_lines(form, slack) + _target_lines(form, slack, others)
+        lines += _budget_lines(form, slack) + _target_lines(form, slack, others) + _trajectory_lines(form, slack)
     return ["the case is infeasible: " + lines[0]] + [f"or: {line}" for line in lines[1:]]
