@@ -9,7 +9,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -88,18 +88,19 @@ class Weights(_Section):
 class Periods(_Section):
     """Multi-year plan: years, annual budgets and interim reduction targets.
 
-    `budget_eur` caps the investment of a year (with `carry_over`, the investment up to a year is
-    capped by the budgets up to that year: unspent money stays available); `cluster_budget_eur` caps a cluster's investment
-    of a year ({cluster: {year: cap}}); `trajectory` is an interim reduction share (of baseline
-    emissions, over the target's scope) to reach by a year. Per-year municipal caps are columns
-    `budget_eur_<year>` of municipalities.csv.
+    `budget_eur` caps the investment of a year (with `carry_over`, the investment up to a year
+    is capped by the budgets up to that year: unspent money stays available);
+    `cluster_budget_eur` caps a cluster's investment of a year ({cluster: {year: cap}});
+    `trajectory` is an interim reduction share (of baseline emissions, over the target's scope)
+    to reach by a year. Per-year municipal caps are columns `budget_eur_<year>` of
+    municipalities.csv.
     """
 
     years: list[int] = Field(..., min_length=1)
-    budget_eur: dict[int, float] = Field(default_factory=dict)
+    budget_eur: dict[int, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     carry_over: bool = Field(False, description="unspent budget_eur of a year stays available in later years")
-    cluster_budget_eur: dict[str, dict[int, float]] = Field(default_factory=dict)
-    trajectory: dict[int, float] = Field(default_factory=dict)
+    cluster_budget_eur: dict[str, dict[int, Annotated[float, Field(ge=0)]]] = Field(default_factory=dict)
+    trajectory: dict[int, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
     @field_validator("years")
     @classmethod
@@ -107,31 +108,6 @@ class Periods(_Section):
         if any(b <= a for a, b in zip(years, years[1:])):
             raise ValueError("years must be strictly increasing")
         return years
-
-    @field_validator("budget_eur")
-    @classmethod
-    def _non_negative_caps(cls, caps: dict[int, float]) -> dict[int, float]:
-        for year, cap in caps.items():
-            if cap < 0:
-                raise ValueError(f"cap of {year} must be >= 0 (got {cap})")
-        return caps
-
-    @field_validator("cluster_budget_eur")
-    @classmethod
-    def _non_negative_cluster_caps(cls, caps: dict[str, dict[int, float]]) -> dict[str, dict[int, float]]:
-        for cluster, by_year in caps.items():
-            for year, cap in by_year.items():
-                if cap < 0:
-                    raise ValueError(f"cap of cluster {cluster} in {year} must be >= 0 (got {cap})")
-        return caps
-
-    @field_validator("trajectory")
-    @classmethod
-    def _shares(cls, shares: dict[int, float]) -> dict[int, float]:
-        for year, share in shares.items():
-            if not 0 <= share <= 1:
-                raise ValueError(f"reduction share of {year} must be within 0..1 (got {share})")
-        return shares
 
 
 class SolverOptions(_Section):
