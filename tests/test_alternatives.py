@@ -105,3 +105,8 @@ def test_zero_slack_alternatives_are_alternative_optima(tiny_case):
 def test_bad_count_or_slack_is_exit_2(option, value):
     done = CliRunner().invoke(main, ["alternatives", str(CASES / "rural-cluster"), option, value])
     assert done.exit_code == 2
+
+
+def test_alternatives_help_has_an_example():
+    done = CliRunner().invoke(main, ["alternatives", "--help"])
+    assert done.exit_code == 0 and "Example: measureopt alternatives" in done.output

@@ -129,3 +129,8 @@ def test_results_workbook_is_formatted_formula_safe_and_reproducible(tmp_path):
 def test_a_template_must_be_xlsx(tmp_path):
     done = invoke("template", tmp_path / "case.csv")
     assert done.exit_code == 2 and ".xlsx" in done.output
+
+
+def test_template_help_has_an_example():
+    done = CliRunner().invoke(main, ["template", "--help"])
+    assert done.exit_code == 0 and "Example: measureopt template" in done.output

@@ -108,3 +108,8 @@ def test_example_case_curve_covers_every_candidate():
     assert table["cumulative_t"].iloc[-1] == pytest.approx((candidates["co2_reduction_t"] * candidates["max_units"]).sum())
     costs = table["lcoa_eur_per_t"].dropna().to_numpy()
     assert (costs[:-1] <= costs[1:]).all()
+
+
+def test_macc_help_has_an_example():
+    done = CliRunner().invoke(main, ["macc", "--help"])
+    assert done.exit_code == 0 and "Example: measureopt macc" in done.output

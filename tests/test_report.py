@@ -180,3 +180,8 @@ def test_reports_render_in_headless_chromium(tmp_path, hostile_result):
                 page.close()
         finally:
             browser.close()
+
+
+def test_report_help_has_an_example():
+    done = CliRunner().invoke(main, ["report", "--help"])
+    assert done.exit_code == 0 and "Example: measureopt report" in done.output
