@@ -25,7 +25,8 @@ CASE = Path(__file__).resolve().parents[1] / "cases" / "rural-cluster"
 #   municipalities.csv: 2 GR-001, 3 GR-002, 4 IT-001, 5 IT-002, 6 PT-001, 7 PT-002, 8 ES-001, 9 ES-002
 #   measures.csv: 2 GR-001-AUDIT, 3 GR-001-BLDG (requires GR-001-AUDIT), 4/5 GR-001-LED1/2 (group
 #   GR-001-LED), 6 GR-001-RETRO, 10 GR-001-PVR, 15 GR-002-BLDG, 16 GR-002-LED1, 27 IT-001-BLDG
-#   case.yaml: 12 budget, 13 total_eur, 14 target, 15 reduction, 16 scope, 20 scenarios
+#   case.yaml: 12 budget, 13 total_eur, 14 target, 15 reduction, 16 scope, 20 scenarios, 28-41 the
+#   five-year-plan scenario (appended settings start at line 42)
 
 
 # ----------------------------------------------------------------------------- editing helpers
@@ -248,7 +249,7 @@ BROKEN = [
                  r"case\.yaml:23: (scenarios\.justice40\.)?justice\.vulnerable_share_mn: unknown setting \(did you mean 'vulnerable_share_min'\?\)",
                  id="unknown-setting-in-scenario"),
     pytest.param(append_yaml("justice:\n  vulnerable_share_mn: 0.4\n"),
-                 r"case\.yaml:28: justice\.vulnerable_share_mn: unknown setting \(did you mean 'vulnerable_share_min'\?\)",
+                 r"case\.yaml:42: justice\.vulnerable_share_mn: unknown setting \(did you mean 'vulnerable_share_min'\?\)",
                  id="unknown-justice-setting"),
     pytest.param(replace_text("case.yaml", "reduction: 0.4", "reduction: lots"),
                  r"case\.yaml:15: target\.reduction: .*number.* \(lots\)", id="wrong-type-setting"),
@@ -259,15 +260,15 @@ BROKEN = [
     pytest.param(replace_text("case.yaml", "name: Mediterranean rural cluster (ENTRACK-like)\n", ""),
                  r"case\.yaml:1: name: (Field required|.*required)", id="missing-name"),
     pytest.param(append_yaml("periods:\n  years: [2026, 2028, 2030]\n  trajectory:\n    2028: 0.2\n    2031: 0.3\n"),
-                 r"case\.yaml:31: periods\.trajectory\.2031: year is not in periods\.years \(2031\)",
+                 r"case\.yaml:45: periods\.trajectory\.2031: year is not in periods\.years \(2031\)",
                  id="trajectory-year-outside-periods"),
     pytest.param(both(replace_text("case.yaml", "scope: joint", "scope: cluster"), set_cell(MU, "ES-002", "cluster", "")),
                  r"municipalities\.csv:9: cluster: .*target\.scope is cluster", id="scope-cluster-without-cluster"),
     pytest.param(append_yaml("tables:\n  measures: ../../etc/passwd\n"),
-                 r"case\.yaml:28: tables\.measures: table path leaves the case directory \(\.\./\.\./etc/passwd\)",
+                 r"case\.yaml:42: tables\.measures: table path leaves the case directory \(\.\./\.\./etc/passwd\)",
                  id="table-path-escapes-case"),
     pytest.param(append_yaml("periods:\n  years: [2026, 2030]\n  budget_eur: {2026: 1000000, 2027: 5}\n"),
-                 r"case\.yaml:29: periods\.budget_eur\.2027: year is not in periods\.years \(2027\)",
+                 r"case\.yaml:43: periods\.budget_eur\.2027: year is not in periods\.years \(2027\)",
                  id="period-budget-year-outside-periods"),
     pytest.param(replace_text("case.yaml", "      population_floor: 0.5", "      population_floor: 5"),
                  r"case\.yaml:26: scenarios\.fair-floor\.justice\.population_floor: .*less than or equal to 1 \(5\)",
@@ -275,14 +276,14 @@ BROKEN = [
     pytest.param(replace_text("case.yaml", "  fair-floor:\n", "  fair-floor: strict\n  unused:\n"),
                  r"case\.yaml:24: scenarios\.fair-floor: .*dictionary.* \(strict\)", id="scenario-not-a-mapping"),
     pytest.param(append_yaml("tables:\n  measures: .\n"),
-                 r"case\.yaml:28: tables\.measures: cannot read the file: .*\(\.\)", id="table-path-is-a-directory"),
+                 r"case\.yaml:42: tables\.measures: cannot read the file: .*\(\.\)", id="table-path-is-a-directory"),
     pytest.param(both(append_yaml("tables:\n  measures: measures.xlsx sheet=measures\n"),
                       write_text("measures.xlsx", b"this is not a workbook")),
-                 r"case\.yaml:28: tables\.measures: cannot read sheet: .*\(measures\.xlsx sheet=measures\)", id="corrupt-xlsx"),
+                 r"case\.yaml:42: tables\.measures: cannot read sheet: .*\(measures\.xlsx sheet=measures\)", id="corrupt-xlsx"),
     pytest.param(append_yaml("tables:\n  programmes: programs.csv\n"),
-                 r"case\.yaml:28: tables\.programmes: table not found \(programs\.csv\)", id="named-programmes-missing"),
+                 r"case\.yaml:42: tables\.programmes: table not found \(programs\.csv\)", id="named-programmes-missing"),
     pytest.param(append_yaml("tables:\n  measures: measurez.csv\n"),
-                 r"case\.yaml:28: tables\.measures: table not found \(measurez\.csv\)", id="table-path-missing"),
+                 r"case\.yaml:42: tables\.measures: table not found \(measurez\.csv\)", id="table-path-missing"),
 ]
 
 
@@ -325,7 +326,7 @@ def test_at_least_30_kinds() -> None:
 def test_unknown_scenario(case: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = _invoke(["solve", str(case), "--scenario", "justice41", "--out", str(out)])
-    _assert_refused(result, r"case\.yaml:20: scenarios: no such scenario \(did you mean 'justice40'\?\); known: justice40, fair-floor \(justice41\)")
+    _assert_refused(result, r"case\.yaml:20: scenarios: no such scenario \(did you mean 'justice40'\?\); known: justice40, fair-floor, five-year-plan \(justice41\)")
     assert not out.exists()
 
 
