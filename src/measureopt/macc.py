@@ -18,7 +18,6 @@ import pandas as pd
 from .case import Case
 from .errors import CaseError, Problem
 from .formulation import crf
-from .results import atomic_folder, write_csv
 
 #: Colours of the chart: selected measures, the rest, and every bar when no result is given.
 SELECTED_COLOUR = "#1b7837"
@@ -118,6 +117,8 @@ def figure_svg(fig) -> str:
 
 def write_macc(table: pd.DataFrame, out: Path, title: str, currency: str = "EUR") -> Path:
     """macc.csv and macc.svg in `out`, written atomically."""
+    from .results import atomic_folder, write_csv  # here: results -> schedule -> charts import this module's figure_svg
+
     with atomic_folder(Path(out)) as staging:
         write_csv(table, staging / "macc.csv")
         (staging / "macc.svg").write_text(macc_svg(table, title, currency), encoding="utf-8")
