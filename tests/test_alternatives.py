@@ -47,9 +47,13 @@ def diversity(selection: frozenset, used: set) -> int:
     return len(selection - used) - len(selection & used)
 
 
+JUSTICE = [None, {"maxmin": True}, {"gini_max": 0.3}, {"vulnerable_share_min": 0.3, "population_floor": 0.5}]
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_alternatives_match_brute_force(seed, tiny_case):
-    case_dir = tiny_case(seed, n_measures=5)
+    justice = JUSTICE[seed % len(JUSTICE)]
+    case_dir = tiny_case(seed, n_measures=5) if justice is None else tiny_case(seed, n_measures=5, justice=justice)
     reference = enumerate_within_slack(case_dir, SLACK)
     if reference is None:
         pytest.skip("infeasible or outside the reference's scope")

@@ -147,9 +147,14 @@ def _diversity(form: Formulation, used: np.ndarray) -> np.ndarray:
 
 
 def _solve_alternative(case: Case, form: Formulation, objective: np.ndarray, floor: float | None, options):
-    """The most diverse portfolio left (None if there is none), with Gini cuts added while violated."""
+    """The most diverse portfolio left (None if there is none), with Gini cuts added while violated;
+    the case's time limit holds for all rounds together, as in `solve`."""
+    seconds = 0.0
     for _ in range(MAX_CUT_ROUNDS):
-        result = solve(replace(form, sense=-1), options, objective)
+        if seconds >= options.time_limit_s:
+            raise SolverError("time limit reached before an alternative met the Gini cap; try a longer solver.time_limit_s")
+        result = solve(replace(form, sense=-1), replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds)), objective)
+        seconds += result.seconds
         if result.status == Status.INFEASIBLE:
             return form, None
         if result.status == Status.INTERRUPTED:
@@ -162,7 +167,7 @@ def _solve_alternative(case: Case, form: Formulation, objective: np.ndarray, flo
         if needs_gini_cuts(case) and verified.gini is not None and verified.gini > gini_max + 1e-7:
             form = gini_cut(form, result.x[form.cols.benefit])
             continue
-        return form, (portfolio, verified)
+        return form, (portfolio, verified, result.status)
     raise SolverError(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts")
 
 
@@ -192,8 +197,11 @@ def alternatives(case: Case, count: int = 3, slack: float = 0.05, optimum: Resul
         if answer is None:
             found.notes.append(f"only {k - 1} alternative(s) differ from the others within a {slack:.1%} slack")
             break
-        portfolio, verified = answer
+        portfolio, verified, status = answer
         name = f"alternative-{k}"
+        if status == Status.TIME_LIMIT:
+            found.notes.append(f"{name}: the time limit stopped the search; it is feasible and within the slack, "
+                               "but a more different portfolio may exist")
         value = objective_value(case, best.objective_name, verified)
         alternative = Alternative(name, value, verified, portfolio.units > 0, portfolio.units.copy())
         _check(found, alternative)
