@@ -1,17 +1,13 @@
 """The schedule of a multi-year plan as a chart: emissions against the targets, and annual spending.
 
-The figures come from the verified schedule (`verify.plan_schedule`); this module only draws them.
-Files are written deterministically (no dates, fixed SVG ids), as PNG and SVG.
+The figures come from the verified schedule (`verify.plan_schedule`); this module only draws them,
+as reproducible PNG and SVG (`charts.save`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 CHART_NAME = "schedule"
 
@@ -19,10 +15,11 @@ CHART_NAME = "schedule"
 def draw_schedule(schedule: pd.DataFrame, title: str, folder: Path) -> list[Path]:
     """schedule.png and schedule.svg in `folder`: the case's emissions per plan year against the
     required level (trajectory and target), and the investment per year against the annual cap."""
+    from .charts import pyplot, save  # charts -> macc -> results -> here: import when drawing
+
     total = schedule[schedule["level"] == "total"]
     years = total["year"].to_numpy()
-    plt.rcParams["svg.hashsalt"] = CHART_NAME
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, height_ratios=(3, 2))
+    fig, (top, bottom) = pyplot().subplots(2, 1, figsize=(8, 7), sharex=True, height_ratios=(3, 2))
     top.plot(years, total["emissions_t"] / 1e3, marker="o", color="#1b7837", label="emissions with the plan")
     baseline = (total["baseline_t"] - total["achieved_t"]) / 1e3
     top.plot(years, baseline, linestyle=":", color="grey", label="without the plan (baseline - achieved)")
@@ -48,10 +45,6 @@ def draw_schedule(schedule: pd.DataFrame, title: str, folder: Path) -> list[Path
     bottom.set_xticks(years)
     bottom.legend(fontsize=8)
     bottom.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    paths = [folder / f"{CHART_NAME}.png", folder / f"{CHART_NAME}.svg"]
-    fig.savefig(paths[0], dpi=120, metadata={"Software": None})
-    fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return paths
+    save(fig, folder / CHART_NAME)
+    return [folder / f"{CHART_NAME}.png", folder / f"{CHART_NAME}.svg"]
 
