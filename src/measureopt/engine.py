@@ -211,9 +211,10 @@ def _gap(bound: float, value: float) -> float:
 
 
 def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSettings) -> tuple[Result | None, tuple | None]:
-    """max_abatement solved on the case's core (`relaxation.core_case`), with half the time limit.
+    """max_abatement solved on the case's core (`relaxation.core_case`).
 
-    Returns the verified result when the Lagrangian bound certifies its gap within solver.mip_gap;
+    Returns the verified result when the Lagrangian bound certifies its gap within solver.mip_gap
+    (status optimal), or when the time limit stopped the core (status time_limit, with that gap);
     otherwise the core's portfolio (units, selected over the whole case) as a start for the full
     model, or nothing when the core has no solution.
     """
@@ -222,7 +223,7 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     form = build(core)
     build_seconds = time.perf_counter() - started
     try:
-        form, result = _solved(form, replace(options, time_limit_s=options.time_limit_s / 2))
+        form, result = _solved(form, options)
     except (InfeasibleError, SolverError):
         return None, None
     part = portfolio_from(form, result.x)
@@ -237,12 +238,13 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
                                 + "\n  ".join(verified.violations))
     value = objective_value(case, "max_abatement", verified)
     gap = _gap(relaxation.bound, value)
-    if gap > options.mip_gap:
+    certified = gap <= options.mip_gap
+    if not certified and result.status != Status.TIME_LIMIT:
         return None, (units, selected)
     note = (f"solved on the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py); "
             f"gap {gap:.2e} certified by the Lagrangian budget bound {relaxation.bound:,.4f}")
     return Result(
-        case=case, status=Status.OPTIMAL, objective_name="max_abatement", objective_value=value, mip_gap=gap,
+        case=case, status=Status.OPTIMAL if certified else Status.TIME_LIMIT, objective_name="max_abatement", objective_value=value, mip_gap=gap,
         dual_bound=relaxation.bound, portfolio=portfolio, verified=verified,
         binding=binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified),
         build_seconds=build_seconds, solve_seconds=result.seconds, variables=form.shape[1], constraints=form.shape[0],
