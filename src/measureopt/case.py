@@ -29,6 +29,9 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _ID = re.compile(r"^[^\s\x00-\x1f]+$")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
+#: Largest magnitude a table number may have: far above any plausible cost, count or abatement, and
+#: far below HiGHS's infinity (1e20), so that a typo such as 1e300 cannot pass for a number.
+MAX_MAGNITUDE = 1e15
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ def _numeric_column(col: Column, numbers: np.ndarray, cells: pd.Series | None, o
         out.add(not_number, col.name, "must be a number", shown(not_number))
     not_finite = ~blank & ~not_number & ~np.isfinite(numbers)
     out.add(not_finite, col.name, "must be a finite number", shown(not_finite))
+    huge = ~blank & np.isfinite(numbers) & (np.abs(numbers) > MAX_MAGNITUDE)
+    out.add(huge, col.name, f"must be at most {MAX_MAGNITUDE:.0e} in magnitude", shown(huge))
     ok = ~blank & np.isfinite(numbers)
     if col.kind == "year":
         bad = ok & (numbers != np.round(numbers))

@@ -16,8 +16,23 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        shown = "" if self.value is None else f" ({self.value})"
-        return f"{where}: {self.column}: {self.message}{shown}"
+        shown = "" if self.value is None else f" ({_cut(str(self.value))})"
+        return f"{where}: {_cut(self.column)}: {_printable(self.message)}{shown}"
+
+
+#: Longest column name or value shown in a problem; a huge cell is cut so the message stays readable.
+SHOWN_MAX = 80
+
+
+def _printable(text: str) -> str:
+    """Text safe to show on one line: control and line-separator characters but tab escaped (as in repr)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+
+
+def _cut(text: str) -> str:
+    """A value or column name shown on one line, cut if long."""
+    text = _printable(text)
+    return text if len(text) <= SHOWN_MAX else f"{text[:SHOWN_MAX - 20]}... ({len(text):,} characters)"
 
 
 class MeasureoptError(Exception):

@@ -81,6 +81,35 @@ def row_scale(form: Formulation) -> np.ndarray:
     return 2.0 ** -np.round(np.log2(largest))
 
 
+#: Smallest |coefficient| HiGHS keeps (its default, 1e-9, would drop a 1-EUR cost from a row whose
+#: largest entry, scaled to 1, is 1e10 EUR); HiGHS allows down to 1e-12.
+SMALL_MATRIX_VALUE = 1e-12
+
+
+def scaling_report(form: Formulation) -> dict:
+    """The row scaling of `row_scale` in numbers: rows scaled, the factors' range (powers of two) and
+    the range of |coefficients| before and after, as the verbose log prints it."""
+    scale = row_scale(form)
+    before = np.abs(form.matrix.data)
+    after = before * np.repeat(scale, np.diff(form.matrix.indptr))
+    nonzero = before > 0
+
+    def span(values: np.ndarray) -> list[float]:
+        return [float(values.min()), float(values.max())] if values.size else [0.0, 0.0]
+
+    return {"rows_scaled": int((scale != 1).sum()), "rows": int(len(scale)),
+            "row_factor_exponents": [int(np.log2(scale.min())), int(np.log2(scale.max()))] if scale.size else [0, 0],
+            "matrix_range_before": span(before[nonzero]), "matrix_range_after": span(after[nonzero])}
+
+
+def _log_scaling(form: Formulation) -> None:
+    report = scaling_report(form)
+    (b0, b1), (a0, a1) = report["matrix_range_before"], report["matrix_range_after"]
+    low, high = report["row_factor_exponents"]
+    print(f"measureopt: {report['rows_scaled']} of {report['rows']} rows scaled by 2^{low}..2^{high}; "
+          f"|coefficients| {b0:.1e}..{b1:.1e} -> {a0:.1e}..{a1:.1e}", flush=True)
+
+
 def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
     """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
     sense * objective)."""
@@ -104,6 +133,7 @@ def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bo
         lp.integrality_ = np.where(form.integrality, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
     status = highs.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel returned an error)")
@@ -179,6 +209,8 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     returns the status, the solution (if any), the gap and its trajectory."""
     highs = to_highs(form, objective, integer=not relax)
     _configure(highs, form, options)
+    if options.verbose:
+        _log_scaling(form)
     if start is not None:
         highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
     trajectory = [] if relax else _record_trajectory(highs, form.sense)

@@ -15,6 +15,10 @@ import pandas as pd
 
 from .errors import CaseError, Problem
 
+#: Longest CSV field read: Python's default limit (131,072 characters) would stop the reader
+#: before a huge cell could be checked and its column named.
+FIELD_LIMIT = 1 << 26
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -101,6 +105,7 @@ def read_csv(path: Path, label: str | None = None, numeric: frozenset = frozense
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
+    previous_limit = csv.field_size_limit(FIELD_LIMIT)
     try:
         for row in reader:
             if row and "".join(row).strip():
@@ -111,6 +116,8 @@ def read_csv(path: Path, label: str | None = None, numeric: frozenset = frozense
         # the row that broke started at `start` (an unclosed quote runs on to the end of the file)
         reason = "a quoted field is never closed" if "end of data" in str(exc) else str(exc)
         raise CaseError([Problem(label, start, "-", f"malformed CSV: {reason}")]) from None
+    finally:
+        csv.field_size_limit(previous_limit)
     header = [name.strip() for name in rows[0]]
     problems = []
     width = len(header)
