@@ -120,10 +120,11 @@ def read_portfolio(case: Case, table: pd.DataFrame, differences: list[str]) -> P
     units = np.zeros(len(mt))
     selected = np.zeros(len(mt), bool)
     through = np.zeros(len(mt))
+    year = np.full(len(mt), np.nan) if case.settings.periods is not None else None  # implementation years
     missing = [c for c in ("measure", "municipality", "units", "investment_eur", "programme") if c not in table.columns]
     if missing:
         differences.append(f"portfolio.csv: columns missing: {', '.join(missing)}")
-        return Portfolio(units, selected, through, frozenset(), frozenset())
+        return Portfolio(units, selected, through, frozenset(), frozenset(), year)
     running = set()
     for line, row in zip(range(2, len(table) + 2), table.to_dict("records")):
         measure = _unneutralised(row["measure"])
@@ -139,6 +140,8 @@ def read_portfolio(case: Case, table: pd.DataFrame, differences: list[str]) -> P
                                f"not {_unneutralised(row['municipality'])}")
         selected[j] = True
         units[j] = _number(row["units"])
+        if year is not None:
+            year[j] = _number(row.get("year", ""))
         programme = _unneutralised(row["programme"])
         if programme:
             if programme != mt["programme"].iat[j] or programme not in case.programmes.index:
@@ -156,7 +159,7 @@ def read_portfolio(case: Case, table: pd.DataFrame, differences: list[str]) -> P
         for m in set(mt["municipality"].to_numpy()[mine]):
             if pd.isna(cluster) or case.municipalities.at[m, "cluster"] == cluster:
                 members.add((m, programme))
-    return Portfolio(units, selected, through, frozenset(running), frozenset(members))
+    return Portfolio(units, selected, through, frozenset(running), frozenset(members), year)
 
 
 def _units_through(case: Case, j: int, units: float, investment: float) -> float:
