@@ -3,10 +3,16 @@ trade-offs, failed points kept, the Pareto front, and the same sweep.csv seriall
 processes and on a real Dask LocalCluster; Ctrl-C keeps the finished points."""
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import re
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import numpy as np
@@ -185,19 +191,55 @@ def test_all_points_infeasible_exits_3_with_the_points_written(tmp_path):
     assert list(table["status"]) == ["infeasible"] * 2 and table["error"].str.startswith("infeasible: ").all()
 
 
-def test_ctrl_c_writes_the_finished_points_and_exits_130(tmp_path):
+def _terminal() -> tuple[int, int]:
+    """A pseudo-terminal of 120 x 40 (master, slave): stderr on it shows the progress bar."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    return master, slave
+
+
+def test_progress_bar_then_ctrl_c_writes_the_finished_points_and_exits_130(tmp_path):
     env = dict(os.environ)
     env.pop(SCHEDULER_ENV, None)
     out = tmp_path / "out"
+    master, slave = _terminal()
     process = subprocess.Popen(
         [sys.executable, "-m", "measureopt", "sweep", str(RURAL), "--range", "budget.total_eur=80000000:140000000:20000",
-         "--workers", "1", "--out", str(out), "-q"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(12.0)  # start-up, then a fraction of the 3,001 points (each well under a second)
+         "--workers", "1", "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    shown = b""
+    deadline = time.monotonic() + 120
+    while not re.search(rb"\| [3-9]/3001 \[", shown) and time.monotonic() < deadline:  # wait for 3 finished points
+        if select.select([master], [], [], 0.5)[0]:
+            shown += os.read(master, 65536)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    process.communicate(timeout=60)
+    while select.select([master], [], [], 0.2)[0]:
+        try:
+            shown += os.read(master, 65536)
+        except OSError:
+            break
+    os.close(master)
+    text = shown.decode("utf-8", "replace")
+    assert process.returncode == 130, text
+    assert re.search(r"points: +0%.*0/3001.*running 1, failed 0", text)  # done, running, failed and the ETA
+    assert re.search(r"\d+/3001 \[\d\d:\d\d<\d\d:\d\d", text)
+    assert "interrupted" in text
     table = pd.read_csv(out / "sweep.csv")
-    assert 1 <= len(table) < 3001
+    assert 3 <= len(table) < 3001
     assert list(table["point"]) == list(range(len(table)))  # serially: the first points, in order
     assert set(table["status"]) <= {"optimal", "infeasible"}
+
+
+def test_quiet_shows_no_progress_bar(tmp_path):
+    master, slave = _terminal()
+    process = subprocess.run(
+        [sys.executable, "-m", "measureopt", "sweep", str(RURAL), "--range", "budget.total_eur=100000000:120000000:20000000",
+         "--workers", "1", "--out", str(tmp_path / "out"), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=slave, timeout=120)
+    os.close(slave)
+    try:
+        shown = os.read(master, 65536)
+    except OSError:  # EIO: the terminal was closed with nothing written on it
+        shown = b""
+    os.close(master)
+    assert process.returncode == 0 and b"points" not in shown
