@@ -8,7 +8,7 @@ must end in exit 2, without a traceback, with a problem line naming that file, l
 file), every problem line short enough to read, and nothing written.
 
 The examples per kind are `FUZZ_EXAMPLES` (environment variable `MEASUREOPT_FUZZ_EXAMPLES`, default
-16, so about 700 runs in CI); `test_bad_input_kinds_are_counted` counts and prints the distinct
+16, so about 650 runs in CI); `test_bad_input_kinds_are_counted` counts and prints the distinct
 kinds of bad input tried here and in tests/test_bad_input.py.
 """
 from __future__ import annotations
