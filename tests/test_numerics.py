@@ -125,3 +125,16 @@ def test_one_euro_units_beside_a_1e10_measure_are_not_free(tmp_path):
     result = mo.solve(mo.load(directory))
     assert result.verified.investment_eur == pytest.approx(1e10 + 5e5, rel=1e-9)
     assert result.objective_value == pytest.approx(1e6 + 50, rel=1e-9)
+
+
+def test_verbose_log_reports_the_scaling(tmp_path):
+    directory = write_case(tmp_path / "case", [1e10, 1.0], [1e6, 1e-4], [1, 3],
+                           {"objective": "max_abatement", "budget": {"total_eur": 5e9}}, municipalities=1)
+    from click.testing import CliRunner
+
+    from measureopt.cli import main
+
+    result = CliRunner().invoke(main, ["solve", str(directory), "--out", str(tmp_path / "out"), "-q", "--verbose"])
+    assert result.exit_code == 0, result.output
+    # the budget row's largest entry 1e10 is scaled by 2^-33 (1e10 * 2^-33 = 1.16), its 1 EUR to 1.2e-10
+    assert "measureopt: 2 of 3 rows scaled by 2^-33..2^0; |coefficients| 1.0e+00..1.0e+10 -> 1.2e-10..1.2e+00" in result.output
