@@ -56,3 +56,39 @@ def test_core_is_small_and_certified_on_a_realistic_case(tmp_path, monkeypatch):
     assert from_core.status.value == "optimal" and from_core.mip_gap <= case.settings.solver.mip_gap
     assert from_core.objective_value >= full.objective_value * (1 - 2 * case.settings.solver.mip_gap)
     assert from_core.dual_bound >= full.objective_value
+
+
+def test_core_without_a_solution_in_time_falls_back_to_the_greedy_incumbent(tmp_path, monkeypatch):
+    from measureopt.errors import SolverError
+    from measureopt.heuristics import greedy_portfolio
+
+    case = mo.load(generate_case(tmp_path / "g", 20, 30, seed=4), overrides={"target": {"reduction": 0.01}})
+
+    def nothing_in_time(*args, **kwargs):
+        raise SolverError("HiGHS found no solution (Time limit reached)")
+
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "_solved", nothing_in_time)  # fault injection: the core solve times out
+    result = mo.solve(case)
+    units, _ = greedy_portfolio(case)
+    bound = relax_budget(case).bound
+    assert result.status.value == "time_limit" and not result.verified.violations
+    assert list(result.portfolio.units) == list(units)
+    assert result.mip_gap == pytest.approx((bound - result.objective_value) / result.objective_value)
+    assert "greedy" in result.notes[-1]
+
+
+def test_the_watchdog_is_a_time_limit_not_a_ctrl_c(tmp_path, monkeypatch):
+    """When the watchdog cancels HiGHS (its own time limit ignored), the run reports a time limit
+    (exit 4 without a portfolio), never an interruption by the user (exit 130)."""
+    from measureopt import solver
+    from measureopt.errors import SolverError
+
+    case = mo.load(generate_case(tmp_path / "g", 60, 50, seed=2))
+    monkeypatch.setattr(solver, "WATCHDOG_GRACE_S", -1e9)  # the watchdog fires at once
+    try:
+        result = mo.solve(case)
+    except SolverError as error:
+        assert "no solution" in str(error)
+    else:
+        assert result.status.value == "time_limit"

@@ -214,42 +214,57 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     """max_abatement solved on the case's core (`relaxation.core_case`).
 
     Returns the verified result when the Lagrangian bound certifies its gap within solver.mip_gap
-    (status optimal), or when the time limit stopped the core (status time_limit, with that gap);
-    otherwise the core's portfolio (units, selected over the whole case) as a start for the full
-    model, or nothing when the core has no solution.
+    (status optimal), or when the time limit stopped the core (status time_limit, with that gap;
+    if the core found nothing in time, the greedy portfolio is the incumbent); otherwise the
+    core's portfolio (units, selected over the whole case) as a start for the full model, or
+    nothing when the core is infeasible (a rule needs measures outside it).
     """
     started = time.perf_counter()
     core, positions = core_case(case, relaxation)
     form = build(core)
     build_seconds = time.perf_counter() - started
+    size = form.shape
     try:
         form, result = _solved(form, options)
-    except (InfeasibleError, SolverError):
+    except InfeasibleError:
         return None, None
+    except SolverError:  # nothing within the time limit: the full model would fare no better
+        units, selected = greedy_portfolio(case)
+        portfolio = Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset())
+        verified = verify(case, portfolio, None)
+        if verified.violations:
+            raise
+        return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
+                        build_seconds, options.time_limit_s, size, []), None
     part = portfolio_from(form, result.x)
-    units, selected = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool)
-    units[positions], selected[positions] = part.units, part.selected
-    through = np.zeros(len(case.measures))
-    through[positions] = part.programme_units
-    portfolio = Portfolio(units, selected, through, part.running, part.members)
+    units, selected, through = (np.zeros(len(case.measures)) for _ in range(3))
+    units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
+    portfolio = Portfolio(units, selected.astype(bool), through, part.running, part.members)
     verified = verify(case, portfolio, None)
     if verified.violations:
         raise VerificationError("the core's portfolio breaks the input's constraints (a bug in measureopt):\n  "
                                 + "\n  ".join(verified.violations))
+    if _gap(relaxation.bound, verified.annual_abatement_t) > options.mip_gap and result.status != Status.TIME_LIMIT:
+        return None, (units, selected.astype(bool))
+    binding = binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified)
+    where = f"the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py)"
+    return _bounded(case, relaxation, options, portfolio, verified, where, build_seconds, result.seconds, size,
+                    binding, result.trajectory), None
+
+
+def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, portfolio: Portfolio, verified: Verified,
+             where: str, build_seconds: float, solve_seconds: float, size: tuple[int, int], binding: list[dict],
+             trajectory: tuple = ()) -> Result:
+    """A verified portfolio with its gap to the Lagrangian bound: optimal within solver.mip_gap, else time_limit."""
     value = objective_value(case, "max_abatement", verified)
     gap = _gap(relaxation.bound, value)
-    certified = gap <= options.mip_gap
-    if not certified and result.status != Status.TIME_LIMIT:
-        return None, (units, selected)
-    note = (f"solved on the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py); "
-            f"gap {gap:.2e} certified by the Lagrangian budget bound {relaxation.bound:,.4f}")
+    note = f"solved on {where}; gap {gap:.2e} certified by the Lagrangian budget bound {relaxation.bound:,.4f}"
     return Result(
-        case=case, status=Status.OPTIMAL if certified else Status.TIME_LIMIT, objective_name="max_abatement", objective_value=value, mip_gap=gap,
-        dual_bound=relaxation.bound, portfolio=portfolio, verified=verified,
-        binding=binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified),
-        build_seconds=build_seconds, solve_seconds=result.seconds, variables=form.shape[1], constraints=form.shape[0],
-        notes=[*case.warnings, note], trajectory=result.trajectory,
-    ), None
+        case=case, status=Status.OPTIMAL if gap <= options.mip_gap else Status.TIME_LIMIT, objective_name="max_abatement",
+        objective_value=value, mip_gap=gap, dual_bound=relaxation.bound, portfolio=portfolio, verified=verified,
+        binding=binding, build_seconds=build_seconds, solve_seconds=solve_seconds, variables=size[1], constraints=size[0],
+        notes=[*case.warnings, note], trajectory=trajectory,
+    )
 
 
 def run_case(case: Case, verbose: bool = False) -> Result:

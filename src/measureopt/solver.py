@@ -153,17 +153,21 @@ def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings)
         highs.setOptionValue("threads", int(options.threads))
 
 
-def run(highs: highspy.Highs, time_limit_s: float) -> None:
-    """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires."""
+def run(highs: highspy.Highs, time_limit_s: float) -> bool:
+    """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires. True if the
+    watchdog fired (the time limit, not the user, stopped it)."""
     deadline = time.monotonic() + time_limit_s + WATCHDOG_GRACE_S
     highs.HandleKeyboardInterrupt = True
     highs.startSolve()
+    fired = False
     try:
         done = False
         while not done:
             done, _ = highs.wait(0.1)
-            if not done and time.monotonic() > deadline:
+            if not done and not fired and time.monotonic() > deadline:
                 highs.cancelSolve()
+                fired = True
+        return fired
     except KeyboardInterrupt:
         highs.cancelSolve()
         while not highs.wait(0.1)[0]:
@@ -215,10 +219,12 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
         highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
     trajectory = [] if relax else _record_trajectory(highs, form.sense)
     started = time.perf_counter()
-    run(highs, options.time_limit_s)
+    timed_out = run(highs, options.time_limit_s)
     seconds = time.perf_counter() - started
     model_status = highs.getModelStatus()
     status = _STATUS.get(model_status, Status.ERROR)
+    if timed_out and status == Status.INTERRUPTED:
+        status = Status.TIME_LIMIT
     info = highs.getInfo()
     has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if model_status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
