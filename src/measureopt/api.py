@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
+
 from .case import Case, load_case
 from .allocation import Allocation, Cooperation, allocate as _allocate, cooperation as _cooperation, players_of, write_allocation
 from .coalitions import CoalitionCosts
@@ -94,13 +96,13 @@ def headline(result: Result, out: Path) -> str:
     return "\n".join(lines)
 
 
-def macc(case: Case, results_dir: str | Path | None = None):
+def macc(case: Case, results_dir: str | Path | None = None) -> pd.DataFrame:
     """The marginal abatement cost curve of a case's measures (a DataFrame, cheapest first); with a
     results folder, a `selected` column marks its portfolio."""
     return macc_table(case, None if results_dir is None else selected_measures(case, Path(results_dir)))
 
 
-def write_macc(case: Case, table, out: str | Path) -> Path:
+def write_macc(case: Case, table: pd.DataFrame, out: str | Path) -> Path:
     """macc.csv and macc.svg (the chart) in `out`, written atomically."""
     return _write_macc(table, Path(out), f"Marginal abatement cost curve: {case.name}", case.settings.currency)
 
