@@ -220,8 +220,7 @@ def players_of(case: Case, kind: str = "municipalities") -> Players:
     cluster = munis["cluster"].where(munis["cluster"].notna(), munis.index.to_series())
     if kind == "municipalities":
         members = {m: frozenset([m]) for m in munis.index}
-        unions = tuple(tuple(ms) for ms in cluster.groupby(cluster, sort=False).groups.values())
-        unions = tuple(tuple(str(m) for m in u) for u in unions)
+        unions = tuple(tuple(str(m) for m in ms) for ms in cluster.groupby(cluster, sort=False).groups.values())
     elif kind == "clusters":
         members = {str(c): frozenset(ms) for c, ms in cluster.groupby(cluster, sort=False).groups.items()}
         unions = tuple((c,) for c in members)

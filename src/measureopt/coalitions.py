@@ -136,10 +136,10 @@ class CoalitionCosts(Mapping):
         if cache_dir is not None:
             self.cache_file = Path(cache_dir) / f"{case_hash(case)}.json"
             if self.cache_file.exists():
-                stored = json.loads(self.cache_file.read_text(encoding="utf-8"))
-                for key, data in stored.items():
+                for data in json.loads(self.cache_file.read_text(encoding="utf-8")):
+                    members = frozenset(data.pop("members"))
                     data["investment_eur"] = math.inf if data["investment_eur"] is None else data["investment_eur"]
-                    self.results[frozenset(key.split("+")) if key else frozenset()] = CoalitionCost(**data)
+                    self.results[members] = CoalitionCost(**data)
 
     def solve(self, coalitions: Iterable[Coalition], label: str = "coalitions") -> None:
         """Compute c(S) for every coalition not known yet (one runner batch)."""
@@ -164,11 +164,10 @@ class CoalitionCosts(Mapping):
         if self.cache_file is None:
             return
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        data = {_label(s): {"investment_eur": r.investment_eur if r.feasible else None, "status": r.status,
-                            "annual_abatement_t": r.annual_abatement_t,
-                            "investment_by_municipality": r.investment_by_municipality,
-                            "benefit_by_municipality": r.benefit_by_municipality}
-                for s, r in self.results.items() if s}
+        data = [{"members": sorted(s), "investment_eur": r.investment_eur if r.feasible else None, "status": r.status,
+                 "annual_abatement_t": r.annual_abatement_t, "investment_by_municipality": r.investment_by_municipality,
+                 "benefit_by_municipality": r.benefit_by_municipality}
+                for s, r in sorted(self.results.items(), key=lambda item: (len(item[0]), sorted(item[0]))) if s]
         staging = self.cache_file.with_suffix(".tmp")
         staging.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
         staging.replace(self.cache_file)
