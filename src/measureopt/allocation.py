@@ -435,7 +435,7 @@ def share_chart(allocation: Allocation, path_stem: Path) -> None:
     save(fig, path_stem)
 
 
-def write_allocation(allocation: Allocation, out: Path) -> Path:
+def write_allocation(allocation: Allocation, out: str | Path) -> Path:
     """allocation.csv, allocation.json and the chart (PNG, SVG), written atomically."""
     with atomic_folder(Path(out)) as staging:
         write_csv(allocation.table, staging / "allocation.csv")
@@ -444,7 +444,7 @@ def write_allocation(allocation: Allocation, out: Path) -> Path:
     return Path(out)
 
 
-def allocation_headline(allocation: Allocation, out) -> str:
+def allocation_headline(allocation: Allocation, out: str | Path) -> str:
     """The lines `allocate` prints: c(N), the value of cooperation, the core check."""
     s = allocation.summary
     value = s["value_of_cooperation_eur"]

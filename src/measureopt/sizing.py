@@ -208,7 +208,7 @@ def _budget_table(case: Case, budgets: list[float], points: list[Point]) -> pd.D
     } for b, p in zip(budgets, points)])
 
 
-def sizing_chart(sizing: Sizing, stem, currency: str = "EUR") -> None:
+def sizing_chart(sizing: Sizing, stem: Path, currency: str = "EUR") -> None:
     """Investment vs reduction level (unreachable levels marked, the case's target highlighted) and
     the marginal cost between levels, as PNG and SVG."""
     plt = pyplot()
@@ -239,7 +239,7 @@ def sizing_chart(sizing: Sizing, stem, currency: str = "EUR") -> None:
     save(fig, stem)
 
 
-def budget_chart(table: pd.DataFrame, stem, currency: str = "EUR") -> None:
+def budget_chart(table: pd.DataFrame, stem: Path, currency: str = "EUR") -> None:
     """The inverse curve: max abatement per budget level, as PNG and SVG."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -251,7 +251,7 @@ def budget_chart(table: pd.DataFrame, stem, currency: str = "EUR") -> None:
     save(fig, stem)
 
 
-def write_sizing(sizing: Sizing, out, currency: str = "EUR") -> Path:
+def write_sizing(sizing: Sizing, out: str | Path, currency: str = "EUR") -> Path:
     """sizing.csv, sizing_shares.csv, sizing_portfolios.csv, sizing.json and the charts, atomically
     (budget_curve.csv and its chart with budgets)."""
     with atomic_folder(Path(out)) as staging:
@@ -279,7 +279,7 @@ def sizing_summary(sizing: Sizing) -> dict:
     }
 
 
-def sizing_headline(sizing: Sizing, out) -> str:
+def sizing_headline(sizing: Sizing, out: str | Path) -> str:
     """The lines `size` prints: reachable levels, the highest one, the case's target and its cost."""
     s = sizing_summary(sizing)
     reachable = int(sizing.curve["reachable"].sum())
