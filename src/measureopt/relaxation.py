@@ -20,6 +20,8 @@ from .heuristics import with_prerequisites
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
 CORE_BAND = 0.25
+#: ... but at most about this many of them (the band narrows at national size)
+CORE_MAX_FREE = 60_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
 def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND) -> tuple[Case, np.ndarray]:
     """The case restricted to its core, and the positions of the core's measures in the case.
 
-    Left out: candidates whose abatement per euro is below (1 - band) times the marginal rate.
+    Left out: candidates whose abatement per euro is below (1 - band) times the marginal rate; the
+    band narrows so that at most about CORE_MAX_FREE candidates are within it.
     Taken for sure (made committed): the relaxation's pick of a group when it is above (1 + band)
     times the rate and no other measure of its group is near the rate, and it needs no prerequisite.
     Committed measures and the prerequisites of kept measures always stay.
@@ -98,6 +101,10 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
     mt = case.measures
     status = mt["status"].to_numpy()
     lam = relaxation.multiplier
+    distance = np.abs(relaxation.ratio / lam - 1) if lam > 0 else np.zeros(len(mt))
+    candidates = np.sort(distance[status == "candidate"])
+    if len(candidates) > CORE_MAX_FREE:
+        band = min(band, float(candidates[CORE_MAX_FREE]))
     near = relaxation.ratio >= lam * (1 - band)
     committed = status == "committed"
     group = mt["group"].to_numpy(dtype=object)
