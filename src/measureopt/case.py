@@ -486,6 +486,10 @@ def _assemble(directory, settings, source, munis, measures, programmes) -> Case:
     warnings = _warnings(measures)
     for frame in (munis, measures, programmes):
         frame.flags.allows_duplicate_labels = True
+        frame.index = frame.index.astype(object) if pd.api.types.is_string_dtype(frame.index.dtype) else frame.index
+        for column in frame.columns:  # text as Python objects: the model build reads them as numpy arrays
+            if pd.api.types.is_string_dtype(frame[column].dtype) and frame[column].dtype != object:
+                frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return Case(directory, settings, munis, measures, programmes, source, tuple(warnings))
 
 

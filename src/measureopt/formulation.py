@@ -321,8 +321,9 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
         pd.MultiIndex.from_arrays([m["m"].to_numpy()[j], case.programmes.index.get_indexer(m["programme"].to_numpy()[j])]))
     rows.add("programme_member_units", ids, np.r_[k, k], np.r_[cols.w[j], cols.pi[pair_of]],
              np.r_[ones, -m["max_units"].to_numpy()[j]], -INF, 0.0)
-    munis = case.municipalities.index.to_numpy()
-    pair_keys = [f"{munis[a]}/{case.programmes.index[b]}" for a, b in zip(cols.pi_m, cols.pi_p)]
+    munis = case.municipalities.index.to_numpy(dtype=object)
+    programmes = case.programmes.index.to_numpy(dtype=object)
+    pair_keys = (pd.Series(munis[cols.pi_m], dtype=object) + "/" + pd.Series(programmes[cols.pi_p], dtype=object)).to_numpy(dtype=object)
     q = np.arange(len(cols.pi))
     rows.add("programme_member_selected", pair_keys, np.r_[q, pair_of], np.r_[cols.pi, cols.y[j]],
              np.r_[np.ones(len(q)), -ones], -INF, 0.0)

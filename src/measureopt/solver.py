@@ -114,30 +114,28 @@ def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bo
     """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
     sense * objective)."""
     scale = row_scale(form)
-    lp = highspy.HighsLp()
-    n_rows, n_cols = form.matrix.shape
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.col_cost_ = form.sense * (form.objective if objective is None else objective)
-    lp.col_lower_ = form.col_lower
-    lp.col_upper_ = form.col_upper
-    lp.row_lower_ = form.row_lower * scale
-    lp.row_upper_ = form.row_upper * scale
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
-    lp.a_matrix_.start_ = form.matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = form.matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr))
-    if integer and form.integrality.any():
-        lp.integrality_ = np.where(form.integrality, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
+    integrality = form.integrality.astype(np.int32) if integer else np.zeros(form.shape[1], np.int32)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
-    status = highs.passModel(lp)
+    status = pass_arrays(
+        highs, form.sense * (form.objective if objective is None else objective), form.col_lower, form.col_upper,
+        form.row_lower * scale, form.row_upper * scale, form.matrix.indptr, form.matrix.indices,
+        form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr)), integrality)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel returned an error)")
     return highs
+
+
+def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row_upper, start, index, value,
+                integrality) -> highspy.HighsStatus:
+    """`Highs.passModel` straight from numpy arrays (row-wise CSR, minimising): the floor that
+    benchmarks compare measureopt's build and hand-over with."""
+    floats = [np.ascontiguousarray(a, dtype=np.float64) for a in (cost, col_lower, col_upper, row_lower, row_upper)]
+    start, index, integrality = (np.ascontiguousarray(a, dtype=np.int32) for a in (start, index, integrality))
+    return highs.passModel(len(cost), len(row_lower), len(value), int(highspy.MatrixFormat.kRowwise),
+                           int(highspy.ObjSense.kMinimize), 0.0, *floats, start, index,
+                           np.ascontiguousarray(value, dtype=np.float64), integrality)
 
 
 def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings) -> None:
