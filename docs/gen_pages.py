@@ -67,6 +67,25 @@ def example_page(case_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+GUIDE_SECTIONS = ("Comparing scenarios and sweeps", "Sizing and cost allocation", "Multi-year plans",
+                  "What planners show a council", "What measureopt guarantees", "Decisions where the SPEC is silent")
+
+
+def guide_page() -> str:
+    """The README's sections on each command family and its decisions, as one page."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## ", readme, flags=re.M)[1:]
+    chosen = [f"## {text.rstrip()}" for text in sections if text.startswith(GUIDE_SECTIONS)]
+    missing = [title for title in GUIDE_SECTIONS if not any(text.startswith(title) for text in sections)]
+    if missing:
+        raise RuntimeError(f"README sections missing for the docs: {missing}")
+    body = re.sub(r"\[([^\]]+)\]\((?!https?://)([^)]+)\)", r"\1 (`\2`)", "\n\n".join(chosen))
+    return ("# Guide: commands and decisions\n\nWhat each command family does, what it writes, and the decisions "
+            "taken where the SPEC is silent (the same text as the README).\n\n" + body + "\n")
+
+
+with mkdocs_gen_files.open("guide.md", "w") as page:
+    page.write(guide_page())
 with mkdocs_gen_files.open("index.md", "w") as page:
     page.write((ROOT / "docs" / "parts" / "index-intro.md").read_text(encoding="utf-8").replace("{{commands}}", readme_commands().rstrip()))
 with mkdocs_gen_files.open("case-format.md", "w") as page:
