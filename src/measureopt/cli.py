@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -54,6 +56,18 @@ def _sigterm_as_interrupt() -> None:
         click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Typed errors become their message and exit code; Ctrl-C exits 130 with nothing written."""
+    try:
+        yield
+    except MeasureoptError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+
+
 def _fail(error: MeasureoptError) -> None:
     if isinstance(error, CaseError):
         click.echo(f"invalid case: {len(error.problems)} problem(s)", err=True)
@@ -80,10 +94,8 @@ def validate(case: Path) -> None:
 
     Example: measureopt validate cases/rural-cluster
     """
-    try:
+    with _reported():
         loaded = api.load(case)
-    except MeasureoptError as error:
-        _fail(error)
     click.echo(api.describe(loaded))
 
 
@@ -111,10 +123,8 @@ def solve(case: Path, scenario: str | None, models: tuple[Path, ...], assignment
     Check a results folder (its run's own settings are used): measureopt solve cases/rural-cluster --check results/rural-cluster/base
     """
     if check_dir is not None:
-        try:
+        with _reported():
             api.check(case, check_dir).raise_if_different()
-        except MeasureoptError as error:
-            _fail(error)
         click.echo(f"results match the inputs: {check_dir}")
         return
     _sigterm_as_interrupt()
@@ -164,12 +174,10 @@ def macc(case: Path, scenario: str | None, models: tuple[Path, ...], assignments
     Example: measureopt macc cases/rural-cluster --result results/rural-cluster/base
     """
     out = out or Path("results") / case.resolve().name / "macc"
-    try:
+    with _reported():
         loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
         table = api.macc(loaded, results_dir)
         api.write_macc(loaded, table, out)
-    except MeasureoptError as error:
-        _fail(error)
     click.echo(f"{len(table)} measures on the curve; macc.csv and macc.svg written to {out}")
 
 
@@ -183,10 +191,8 @@ def report(results_dir: Path, case_dir: Path | None) -> None:
 
     Example: measureopt report results/rural-cluster/justice40
     """
-    try:
+    with _reported():
         path = api.report(results_dir, case_dir)
-    except MeasureoptError as error:
-        _fail(error)
     click.echo(f"report written to {path}")
 
 
@@ -200,10 +206,8 @@ def template(file: Path, from_case: Path | None) -> None:
 
     Example: measureopt template my-case.xlsx   then   measureopt solve my-case.xlsx
     """
-    try:
+    with _reported():
         path = api.template(file, from_case)
-    except MeasureoptError as error:
-        _fail(error)
     click.echo(f"case workbook written to {path}")
 
 
@@ -226,12 +230,10 @@ def alternatives(case: Path, count: int, slack: float, scenario: str | None, mod
     Example: measureopt alternatives cases/rural-cluster --count 3 --slack 0.05
     """
     out = out or Path("results") / case.resolve().name / "alternatives"
-    try:
+    with _reported():
         loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
         found = api.alternatives(loaded, count, slack)
         api.write_alternatives(found, out)
-    except MeasureoptError as error:
-        _fail(error)
     click.echo(alternatives_headline(found, out))
 
 
@@ -269,16 +271,11 @@ def size(case: Path, levels: str, scope: str | None, budgets: str | None, out: P
     Example: measureopt size cases/region-44 --levels 0.1:0.5:0.05 --budgets 100e6:500e6:100e6
     """
     out = out or Path("results") / case.resolve().name / "sizing"
-    try:
+    with _reported():
         loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
         sizing = api.size(loaded, parse_levels(levels), scope=scope, budgets=parse_levels(budgets, "--budgets") if budgets else None,
                           workers=workers, scheduler=scheduler, progress=not quiet)
         api.write_sizing(sizing, out, loaded.settings.currency)
-    except MeasureoptError as error:
-        _fail(error)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
     click.echo(sizing_headline(sizing, out))
 
 
@@ -308,16 +305,11 @@ def allocate(case: Path, rule: str, players: str, by: str, samples: int, seed: i
     Example: measureopt allocate cases/region-44 --rule owen --samples 100 --cache .coalitions
     """
     out = out or Path("results") / case.resolve().name / f"allocation-{rule}"
-    try:
+    with _reported():
         loaded = api.load(case, scenario=scenario, models=list(models), overrides=api.parse_overrides(assignments))
         result = api.allocate(loaded, rule, players=players, by=by, samples=samples, seed=seed, workers=workers,
                               scheduler=scheduler, cache=cache, progress=not quiet)
         api.write_allocation(result, out)
-    except MeasureoptError as error:
-        _fail(error)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
     click.echo(allocation_headline(result, out))
 
 
@@ -352,15 +344,10 @@ def compare(case: Path, scenarios: tuple[str, ...], every: bool, reference: str 
     Example: measureopt compare cases/network-100 --scenario unconstrained --scenario justice40 --scenario fair-floor
     """
     out = out or Path("results") / case.resolve().name / "compare"
-    try:
+    with _reported():
         comparison = api.compare(case, scenarios, every, models, api.parse_overrides(assignments), reference,
                                  scheduler=scheduler, workers=workers, progress=not quiet)
         api.write_comparison(comparison, out)
-    except MeasureoptError as error:
-        _fail(error)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
     click.echo(compare_headline(comparison, out))
     _finish(comparison.cancelled, exit_code(comparison.table["status"]))
 
@@ -384,15 +371,10 @@ def sweep(case: Path, ranges: tuple[str, ...], pareto: str, out: Path | None, sc
     Example: measureopt sweep cases/network-100 --range justice.vulnerable_share_min=0:0.8:0.1 --range budget.total_eur=1.5e9:2.5e9:0.5e9
     """
     out = out or Path("results") / case.resolve().name / "sweep"
-    try:
+    with _reported():
         result = api.sweep(case, ranges, scenario, models, api.parse_overrides(assignments), pareto,
                            scheduler=scheduler, workers=workers, progress=not quiet)
         api.write_sweep(result, out)
-    except MeasureoptError as error:
-        _fail(error)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
     click.echo(sweep_headline(result, out))
     _finish(result.cancelled, exit_code(result.table["status"]))
 
