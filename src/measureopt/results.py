@@ -69,7 +69,7 @@ def summary(result: Result, scenario: str | None = None) -> dict:
     if v.cumulative_abatement_t is not None:  # a multi-year plan: sum over plan years of A_tau
         data["cumulative_abatement_t"] = _number(v.cumulative_abatement_t)
     if result.trajectory:
-        data["gap_trajectory"] = [dict(zip(("seconds", "primal", "dual", "gap"), point)) for point in result.trajectory]
+        data["gap_trajectory"] = [dict(zip(("seconds", "primal", "dual", "gap"), map(_number, point))) for point in result.trajectory]
     if result.notes:
         data["notes"] = result.notes
     data["settings"] = settings_dict(result.case.settings)
