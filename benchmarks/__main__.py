@@ -88,12 +88,9 @@ def _floor(form) -> float:
     import highspy
     import numpy as np
 
-    from measureopt.solver import pass_arrays, row_scale
+    from measureopt.solver import model_arrays, pass_arrays
 
-    scale = row_scale(form)
-    arrays = (form.sense * form.objective, form.col_lower, form.col_upper, form.row_lower * scale, form.row_upper * scale,
-              form.matrix.indptr.astype(np.int32), form.matrix.indices.astype(np.int32),
-              form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr)), form.integrality.astype(np.int32))
+    arrays = [np.ascontiguousarray(a, dtype=np.int32 if i in (5, 6, 8) else np.float64) for i, a in enumerate(model_arrays(form))]
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     clock = time.perf_counter()

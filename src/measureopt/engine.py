@@ -152,11 +152,16 @@ def portfolio_start(form: Formulation, units: np.ndarray, selected: np.ndarray) 
 
 def _checked(case: Case, form: Formulation, x: np.ndarray, floor: float | None) -> tuple[Portfolio, Verified]:
     portfolio = portfolio_from(form, x)
+    return portfolio, _verified(case, portfolio, floor)
+
+
+def _verified(case: Case, portfolio: Portfolio, floor: float | None) -> Verified:
+    """The independent check of a portfolio from the solver; a violation is a bug and fails the run."""
     verified = verify(case, portfolio, floor)
     if verified.violations:
         raise VerificationError("the solver's portfolio breaks the input's constraints (a bug in measureopt):\n  "
                                 + "\n  ".join(verified.violations))
-    return portfolio, verified
+    return verified
 
 
 def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | None, verified: Verified) -> list[dict]:
@@ -240,10 +245,7 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     units, selected, through = (np.zeros(len(case.measures)) for _ in range(3))
     units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
     portfolio = Portfolio(units, selected.astype(bool), through, part.running, part.members)
-    verified = verify(case, portfolio, None)
-    if verified.violations:
-        raise VerificationError("the core's portfolio breaks the input's constraints (a bug in measureopt):\n  "
-                                + "\n  ".join(verified.violations))
+    verified = _verified(case, portfolio, None)
     if _gap(relaxation.bound, verified.annual_abatement_t) > options.mip_gap and result.status != Status.TIME_LIMIT:
         return None, (units, selected.astype(bool))
     binding = binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified)

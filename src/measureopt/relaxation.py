@@ -34,6 +34,12 @@ class BudgetRelaxation:
     group_best: np.ndarray  # whether the measure is the relaxation's pick in its group at the multiplier
 
 
+def _choice_keys(measures: pd.DataFrame) -> pd.Series:
+    """What each measure competes within: its group, or itself when it has none."""
+    group = measures["group"].to_numpy(dtype=object)
+    return pd.Series(np.where(pd.isna(group), measures["measure"].to_numpy(dtype=object), group))
+
+
 def relax_budget(case: Case) -> BudgetRelaxation | None:
     """The Lagrangian relaxation of budget.total_eur (None unless max_abatement with a total budget,
     one period and no maxmin).
@@ -58,8 +64,7 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     gain = mt["co2_reduction_t"].to_numpy() * units
     status = mt["status"].to_numpy()
     committed, free = status == "committed", status == "candidate"
-    group = mt["group"].to_numpy(dtype=object)
-    codes, _ = pd.factorize(pd.Series(np.where(pd.isna(group), mt["measure"].to_numpy(dtype=object), group)))
+    codes, _ = pd.factorize(_choice_keys(mt))
     codes = np.where(free, codes, -1)
     order = np.flatnonzero(free)[np.argsort(codes[free], kind="stable")]  # free measures, group by group
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0]) if len(order) else np.zeros(0, np.int64)
@@ -107,8 +112,7 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
         band = min(band, float(candidates[CORE_MAX_FREE]))
     near = relaxation.ratio >= lam * (1 - band)
     committed = status == "committed"
-    group = mt["group"].to_numpy(dtype=object)
-    keys = pd.Series(np.where(pd.isna(group), mt["measure"].to_numpy(dtype=object), group))
+    keys = _choice_keys(mt)
     in_band = pd.Series((near & (status == "candidate")).astype(int))
     contested = keys.map(in_band.groupby(keys).sum()).to_numpy() > 1
     sure = relaxation.group_best & (relaxation.ratio >= lam * (1 + band)) & ~contested & mt["requires"].isna().to_numpy()

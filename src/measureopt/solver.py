@@ -113,18 +113,22 @@ def _log_scaling(form: Formulation) -> None:
 def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
     """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
     sense * objective)."""
-    scale = row_scale(form)
-    integrality = form.integrality.astype(np.int32) if integer else np.zeros(form.shape[1], np.int32)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
-    status = pass_arrays(
-        highs, form.sense * (form.objective if objective is None else objective), form.col_lower, form.col_upper,
-        form.row_lower * scale, form.row_upper * scale, form.matrix.indptr, form.matrix.indices,
-        form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr)), integrality)
-    if status == highspy.HighsStatus.kError:
+    if pass_arrays(highs, *model_arrays(form, objective, integer)) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel returned an error)")
     return highs
+
+
+def model_arrays(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> tuple:
+    """The arrays HiGHS is given, in `pass_arrays` order: cost (minimised), column bounds, row
+    bounds and CSR matrix scaled by `row_scale`, integrality (all continuous for the relaxation)."""
+    scale = row_scale(form)
+    integrality = form.integrality.astype(np.int32) if integer else np.zeros(form.shape[1], np.int32)
+    return (form.sense * (form.objective if objective is None else objective), form.col_lower, form.col_upper,
+            form.row_lower * scale, form.row_upper * scale, form.matrix.indptr, form.matrix.indices,
+            form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr)), integrality)
 
 
 def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row_upper, start, index, value,
