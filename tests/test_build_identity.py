@@ -1,0 +1,99 @@
+"""`formulation.build` gives exactly the model it gave before it was made fast: every array of the
+formulation (CSR matrix as stored, bounds, integrality, objective, row families and keys, column
+positions) of example, generated and tiny cases hashes to the value captured from the original
+array build (commit 70638c5). Regenerate tests/data/build_identity.json with
+`python -m tests.test_build_identity` only when the model is changed on purpose.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import measureopt as mo
+from benchmarks.generate import generate_case
+from measureopt.formulation import build, gini_cut
+from tests.conftest import CASES, EXAMPLE_CASES
+from tests.reference.tiny_cases import write_tiny_case
+from tests.reference.tiny_periods import add_periods
+
+SNAPSHOT = Path(__file__).parent / "data" / "build_identity.json"
+OBJECTIVES = ("max_abatement", "min_investment", "min_net_cost", "max_weighted_benefit")
+JUSTICE = {"vulnerable_share_min": 0.3, "gini_max": 0.4}
+COLUMN_POSITIONS = ("u", "y", "own_y", "w", "closed", "z", "pi", "pi_m", "pi_p", "benefit", "gini_pairs", "y_t", "u_t", "w_t")
+
+
+def _hash(values) -> str:
+    return hashlib.sha256(values).hexdigest()
+
+
+def digest(form) -> dict:
+    """SHA-256 of every array of a formulation, the CSR matrix exactly as stored (no re-sorting)."""
+    matrix = form.matrix
+    parts = {"shape": list(form.shape), "nnz": int(matrix.nnz), "canonical": bool(matrix.has_canonical_format),
+             "sense": form.sense, "objective_name": form.objective_name}
+    for name, arr in (("indptr", matrix.indptr), ("indices", matrix.indices), ("data", matrix.data),
+                      ("col_lower", form.col_lower), ("col_upper", form.col_upper), ("integrality", form.integrality),
+                      ("row_lower", form.row_lower), ("row_upper", form.row_upper), ("objective", form.objective)):
+        parts[name] = _hash(np.ascontiguousarray(arr).astype(np.float64 if arr.dtype.kind == "f" else np.int64).tobytes())
+    for name, arr in (("row_family", form.row_family), ("row_key", form.row_key)):
+        parts[name] = _hash("\n".join(f"{type(x).__name__}:{x}" for x in arr).encode())
+    cols = form.cols
+    for name in COLUMN_POSITIONS:
+        value = getattr(cols, name)
+        parts[f"cols.{name}"] = None if value is None else _hash(np.asarray(value).astype(np.int64).tobytes())
+    parts["cols.scalars"] = [int(cols.count), int(cols.benefit_total), int(cols.t), list(cols.years)]
+    return parts
+
+
+def formulations(tmp: Path):
+    """(name, formulation) of every case the identity is pinned on."""
+    for name in EXAMPLE_CASES:
+        for scenario in [None, *(mo.load(CASES / name).source.get("scenarios") or {})]:
+            yield f"{name}/{scenario or 'base'}", build(mo.load(CASES / name, scenario=scenario))
+    region = mo.load(CASES / "region-44")
+    for objective in OBJECTIVES:
+        yield f"region-44/base/{objective}", build(region, objective)
+    for n, justice in ((30, None), (30, JUSTICE), (30, {"population_floor": 0.5, "maxmin": True}), (70, JUSTICE)):
+        label = f"generated-{n}-{'-'.join(justice or ['base'])}"
+        form = build(mo.load(generate_case(tmp / label, n, 12, seed=n, justice=justice)))
+        yield label, form
+        if n > 60 and justice:
+            benefit = np.linspace(1.0, 2.0, len(form.case.municipalities))
+            yield f"{label}/gini-cut", gini_cut(gini_cut(form, benefit), benefit[::-1])
+    for seed in range(40):
+        yield f"tiny-{seed}", build(mo.load(write_tiny_case(tmp / f"tiny{seed}", seed)))
+    for seed in range(6):
+        justice = {"population_floor": 0.3, "gini_max": 0.5, "vulnerable_share_min": 0.2, "maxmin": seed % 2 == 0}
+        case = write_tiny_case(tmp / f"justice{seed}", seed, justice=justice, programmes=True, groups=True, requires=True)
+        yield f"tiny-justice-{seed}", build(mo.load(case))
+        if justice["maxmin"]:
+            yield f"tiny-justice-{seed}/maxmin_t", build(mo.load(case), "maxmin_t")
+    for seed in range(24):
+        knobs = {"carry_over": seed % 4 == 0, "n_years": 1 + seed % 3}
+        if seed % 3 == 0:
+            knobs["objective"] = "max_cumulative_abatement"
+        case = add_periods(write_tiny_case(tmp / f"periods{seed}", seed, n_measures=5 + seed % 3, clusters=True), seed, **knobs)
+        yield f"tiny-periods-{seed}", build(mo.load(case))
+
+
+def test_build_gives_the_pinned_model(tmp_path):
+    """Every pinned case builds exactly the arrays it did before (row order and keys included)."""
+    expected = json.loads(SNAPSHOT.read_text())
+    seen = {}
+    for name, form in formulations(tmp_path):
+        seen[name] = digest(form)
+        assert seen[name] == expected[name], name
+    assert set(seen) == set(expected) and len(seen) == 96
+
+
+if __name__ == "__main__":  # python -m tests.test_build_identity: capture the snapshot anew
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = {name: digest(form) for name, form in formulations(Path(tmp))}
+    SNAPSHOT.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
+    print(f"{len(snapshot)} formulations pinned in {SNAPSHOT}", file=sys.stderr)
