@@ -19,9 +19,9 @@ from .formulation import programme_discount, programme_eligible
 from .heuristics import with_prerequisites
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
-CORE_BAND = 0.25
+CORE_BAND = 0.1
 #: ... but at most about this many of them (the band narrows at national size)
-CORE_MAX_FREE = 60_000
+CORE_MAX_FREE = 20_000
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class BudgetRelaxation:
 
     bound: float
     multiplier: float
-    ratio: np.ndarray  # abatement per euro of each measure at max_units (inf for free measures)
+    gain: np.ndarray  # abatement of each measure at max_units, t/yr
+    cost: np.ndarray  # its investment at max_units, programme discounts granted, EUR
     group_best: np.ndarray  # whether the measure is the relaxation's pick in its group at the multiplier
 
 
@@ -90,34 +91,54 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     profit = gain - lam * cost
     best = best_per_group(lam)
     picked = free & (profit > 0) & (profit >= (best[np.maximum(group_of, 0)] if len(best) else profit))
-    ratio = np.divide(gain, cost, out=np.full(len(mt), np.inf), where=positive)
-    return BudgetRelaxation(lagrangian(lam), lam, ratio, picked)
+    return BudgetRelaxation(lagrangian(lam), lam, gain, cost, picked)
 
 
 def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND) -> tuple[Case, np.ndarray]:
     """The case restricted to its core, and the positions of the core's measures in the case.
 
-    Left out: candidates whose abatement per euro is below (1 - band) times the marginal rate; the
-    band narrows so that at most about CORE_MAX_FREE candidates are within it.
-    Taken for sure (made committed): the relaxation's pick of a group when it is above (1 + band)
-    times the rate and no other measure of its group is near the rate, and it needs no prerequisite.
-    Committed measures and the prerequisites of kept measures always stay.
+    The core of a multiple-choice knapsack: each measure is compared with its group's pick in the
+    relaxation (or with nothing, when the group has no pick or the measure has no group) by its
+    *incremental* abatement per euro, (A_j - A_pick) / (I_j - I_pick). A measure stays free when
+    that rate is within the band around the marginal rate: a pick that is nearly not worth its
+    cost, a dearer alternative nearly worth the upgrade, a cheaper one nearly worth the saving.
+    The band narrows so that at most about CORE_MAX_FREE candidates are free. A pick with no free
+    rival in its group and no prerequisite is taken for sure (made committed); every other
+    candidate is left out. Committed measures and the prerequisites of kept measures always stay.
     """
     mt = case.measures
     status = mt["status"].to_numpy()
+    candidate = status == "candidate"
     lam = relaxation.multiplier
-    distance = np.abs(relaxation.ratio / lam - 1) if lam > 0 else np.zeros(len(mt))
-    candidates = np.sort(distance[status == "candidate"])
-    if len(candidates) > CORE_MAX_FREE:
-        band = min(band, float(candidates[CORE_MAX_FREE]))
-    near = relaxation.ratio >= lam * (1 - band)
-    committed = status == "committed"
-    keys = _choice_keys(mt)
-    in_band = pd.Series((near & (status == "candidate")).astype(int))
-    contested = keys.map(in_band.groupby(keys).sum()).to_numpy() > 1
-    sure = relaxation.group_best & (relaxation.ratio >= lam * (1 + band)) & ~contested & mt["requires"].isna().to_numpy()
-    keep = with_prerequisites(mt, committed | sure | (near & (status == "candidate")))
+    codes, _ = pd.factorize(_choice_keys(mt))
+    pick_of_group = np.full(codes.max() + 1 if len(codes) else 0, -1)
+    pick_of_group[codes[relaxation.group_best]] = np.flatnonzero(relaxation.group_best)
+    pick = pick_of_group[codes]
+    has_pick = (pick >= 0) & (pick != np.arange(len(mt)))
+    gain, cost = relaxation.gain, relaxation.cost
+    extra_gain = gain - np.where(has_pick, gain[np.maximum(pick, 0)], 0.0)
+    extra_cost = cost - np.where(has_pick, cost[np.maximum(pick, 0)], 0.0)
+    rate = np.divide(extra_gain, extra_cost, out=np.where(extra_gain >= 0, np.inf, -np.inf), where=extra_cost != 0)
+    distance = np.abs(rate / lam - 1) if lam > 0 else np.where(extra_gain > 0, 0.0, np.inf)
+    in_band = np.sort(distance[candidate])
+    if len(in_band) > CORE_MAX_FREE:
+        band = min(band, float(in_band[CORE_MAX_FREE]))
+    free = candidate & (distance <= band)
+    rivals = np.bincount(codes[free], minlength=len(pick_of_group))[codes] - free
+    sure = _sure(mt, relaxation.group_best & ~free & (rivals == 0), status == "committed")
+    keep = with_prerequisites(mt, (status == "committed") | relaxation.group_best | free)
     positions = np.flatnonzero(keep)
     measures = mt.iloc[positions].copy()
     measures.loc[sure[positions], "status"] = "committed"
     return replace(case, measures=measures.reset_index(drop=True)), positions
+
+
+def _sure(mt: pd.DataFrame, settled_alone: np.ndarray, committed: np.ndarray) -> np.ndarray:
+    """The measures of `settled_alone` whose chain of prerequisites is committed or sure too."""
+    required = pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+    sure = settled_alone & (required < 0)
+    while True:
+        grown = sure | (settled_alone & (required >= 0) & (committed | sure)[required])
+        if (grown == sure).all():
+            return sure
+        sure = grown

@@ -113,10 +113,15 @@ def _log_scaling(form: Formulation) -> None:
 def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
     """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
     sense * objective)."""
+    return highs_with(model_arrays(form, objective, integer))
+
+
+def highs_with(arrays: tuple) -> highspy.Highs:
+    """A Highs instance holding the arrays of `model_arrays` (or of `without_fixed_columns`)."""
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
-    if pass_arrays(highs, *model_arrays(form, objective, integer)) == highspy.HighsStatus.kError:
+    if pass_arrays(highs, *arrays) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel returned an error)")
     return highs
 
@@ -213,10 +218,18 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
           start: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
     """Solve the MIP (or its LP relaxation) from an optional partial start (columns, values);
     returns the status, the solution (if any), the gap and its trajectory."""
-    highs = to_highs(form, objective, integer=not relax)
+    arrays = model_arrays(form, objective, integer=not relax)
+    reduction = without_fixed_columns(arrays) if form.shape[1] > PRESOLVE_MAX_COLUMNS else None
+    highs = highs_with(arrays if reduction is None else reduction.arrays)
     _configure(highs, form, options)
     if options.verbose:
         _log_scaling(form)
+    if reduction is not None:
+        highs.changeObjectiveOffset(reduction.offset)
+        start = None if start is None else reduction.start(start)
+        if options.verbose:
+            print(f"measureopt: {len(arrays[0]) - len(reduction.kept)} fixed columns and "
+                  f"{len(arrays[3]) - len(reduction.arrays[3])} rows left with none free taken out", flush=True)
     if start is not None:
         highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
     trajectory = [] if relax else _record_trajectory(highs, form.sense)
@@ -236,6 +249,8 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     if status == Status.INTERRUPTED and has_point:
         status = Status.TIME_LIMIT
     x = np.asarray(highs.getSolution().col_value) if status.has_solution else None
+    if x is not None and reduction is not None:
+        x = reduction.full(x)
     mip = form.integrality.any() and not relax
     gap = float(info.mip_gap) if mip and status.has_solution else (0.0 if status.has_solution else None)
     bound = float(info.mip_dual_bound) * form.sense if mip and status.has_solution else None
@@ -257,3 +272,59 @@ def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray 
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(highs.getSolution().row_dual) * row_scale(form) * form.sense
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A model with its fixed columns taken out: what HiGHS solves, and how to read its answer back."""
+
+    arrays: tuple  # in `pass_arrays` order, over the kept columns and rows
+    kept: np.ndarray  # positions of the kept columns in the full model
+    fixed_x: np.ndarray  # the full column vector with the fixed columns at their value, 0 elsewhere
+    offset: float  # the fixed columns' part of the minimised objective
+
+    def full(self, x: np.ndarray) -> np.ndarray:
+        """A solution of the reduced model as a solution of the full one."""
+        whole = self.fixed_x.copy()
+        whole[self.kept] = x
+        return whole
+
+    def start(self, start: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A partial start over the full model's columns, over the reduced model's."""
+        position = np.full(len(self.fixed_x), -1)
+        position[self.kept] = np.arange(len(self.kept))
+        columns, values = start
+        mapped = position[columns]
+        return mapped[mapped >= 0], values[mapped >= 0]
+
+
+#: A row left with only fixed columns must hold within this (rows are scaled to coefficients near 1).
+FIXED_ROW_TOLERANCE = 1e-7
+
+
+def without_fixed_columns(arrays: tuple) -> Reduction | None:
+    """The model of `model_arrays` with its fixed columns (lower = upper) moved into the row bounds
+    and the objective offset, and the rows left without a free column dropped: the reduction HiGHS's
+    presolve would make first, for models too large for its presolve (committed measures, the
+    core's measures taken for sure). None when nothing is fixed, or when a dropped row would be
+    broken by the fixed values (HiGHS then sees the whole model and explains the infeasibility)."""
+    cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = arrays
+    fixed = col_lower == col_upper
+    if not fixed.any():
+        return None
+    fixed_x = np.where(fixed, col_lower, 0.0)
+    row_of = np.repeat(np.arange(len(row_lower)), np.diff(start))
+    activity = np.bincount(row_of, value * fixed_x[index], minlength=len(row_lower))
+    free_entry = ~fixed[index]
+    keep_row = np.bincount(row_of[free_entry], minlength=len(row_lower)) > 0
+    dropped = ~keep_row
+    if np.any(activity[dropped] < row_lower[dropped] - FIXED_ROW_TOLERANCE) or np.any(activity[dropped] > row_upper[dropped] + FIXED_ROW_TOLERANCE):
+        return None
+    kept = np.flatnonzero(~fixed)
+    new_column = np.cumsum(~fixed) - 1
+    entry = free_entry & keep_row[row_of]
+    counts = np.bincount(row_of[entry], minlength=len(row_lower))[keep_row]
+    reduced = (cost[kept], col_lower[kept], col_upper[kept], (row_lower - activity)[keep_row],
+               (row_upper - activity)[keep_row], np.r_[0, np.cumsum(counts)], new_column[index[entry]], value[entry],
+               integrality[kept])
+    return Reduction(reduced, kept, fixed_x, float(cost[fixed] @ fixed_x[fixed]))
