@@ -56,7 +56,6 @@ class Columns:
     lower: list = field(default_factory=list)
     upper: list = field(default_factory=list)
     integer: list = field(default_factory=list)
-    kinds: list = field(default_factory=list)
     count: int = 0
     u: np.ndarray = None
     y: np.ndarray = None
@@ -77,14 +76,12 @@ class Columns:
     w_t: np.ndarray | None = None  # measure x year: units bought through the programme (w_jt), -1 if none
 
     def add(self, kind: str, lower, upper, integer) -> np.ndarray:
-        """A block of new columns; returns their positions."""
+        """A block of new `kind` columns (u, y, w, ...); returns their positions."""
         lower = np.atleast_1d(np.asarray(lower, dtype=float))
         n = len(lower)
-        upper = np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy()
         self.lower.append(lower)
-        self.upper.append(upper)
-        self.integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (n,)).copy())
-        self.kinds.append(np.full(n, kind, dtype=object))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
+        self.integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (n,)))
         positions = np.arange(self.count, self.count + n)
         self.count += n
         return positions
@@ -92,31 +89,71 @@ class Columns:
 
 @dataclass
 class Rows:
-    """Constraint rows accumulated as (row, column, value) triplets with row bounds."""
+    """Constraint rows accumulated block by block, each block one constraint family: row keys and
+    bounds, and its coefficients in row-major order (CSR pieces: entries per row, columns, values)."""
 
-    rows: list = field(default_factory=list)
+    counts: list = field(default_factory=list)
     cols: list = field(default_factory=list)
     vals: list = field(default_factory=list)
     lower: list = field(default_factory=list)
     upper: list = field(default_factory=list)
-    family: list = field(default_factory=list)
+    family: list = field(default_factory=list)  # (first row, number of rows, family)
     keys: list = field(default_factory=list)
     count: int = 0
 
     def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
-        """A block of rows: `row` are positions inside the block (0..len(keys)-1)."""
-        keys = np.asarray(keys, dtype=object)
+        """A block of rows from (row, column, value) triplets, `row` counted inside the block
+        (0..len(keys)-1); entries of one row and column are summed, zeros dropped. Returns the rows."""
+        row, col, val = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64), np.asarray(val, dtype=float)
+        position = (row << 32) | col  # row-major order (columns are below 2^31)
+        if not (position[1:] > position[:-1]).all():
+            order = np.argsort(position, kind="stable")  # a few sorted runs: merged in linear time
+            position, val = position[order], val[order]
+            first = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
+            if len(first) < len(position):
+                position, val = position[first], np.add.reduceat(val, first)
+            row, col = position >> 32, position & 0xFFFFFFFF
+        if not val.all():
+            row, col, val = row[val != 0], col[val != 0], val[val != 0]
+        return self._append(family, keys, np.bincount(row, minlength=len(keys)), col.astype(np.int32), val, lower, upper)
+
+    def add_per_row(self, family: str, keys, entries: list, lower, upper) -> np.ndarray:
+        """A block of rows k = 0..len(keys)-1, row k holding one entry (column[k], value[k]) of each
+        (column, value) pair of `entries`, given in increasing column order. Returns the rows."""
+        n, width = len(keys), len(entries)
+        col, val = np.empty((n, width), np.int32), np.empty((n, width))
+        for i, (c, v) in enumerate(entries):
+            col[:, i], val[:, i] = c, v
+        if not ((col[:, 1:] > col[:, :-1]).all() and val.all()):  # out of order, repeated or zero
+            return self.add(family, keys, np.repeat(np.arange(n), width), col.ravel(), val.ravel(), lower, upper)
+        return self._append(family, keys, np.full(n, width), col.ravel(), val.ravel(), lower, upper)
+
+    def _append(self, family: str, keys, counts: np.ndarray, col: np.ndarray, val: np.ndarray, lower, upper) -> np.ndarray:
+        """A block in CSR pieces: entries per row, then columns and values in row-major order."""
         n = len(keys)
-        self.rows.append(np.asarray(row, dtype=np.int64) + self.count)
-        self.cols.append(np.asarray(col, dtype=np.int64))
-        self.vals.append(np.asarray(val, dtype=float))
-        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
-        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
-        self.family.append(np.full(n, family, dtype=object))
+        self.counts.append(counts)
+        self.cols.append(col)
+        self.vals.append(val)
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
+        self.family.append((self.count, n, family))
         self.keys.append(keys)
-        positions = np.arange(self.count, self.count + n)
         self.count += n
-        return positions
+        return np.arange(self.count - n, self.count)
+
+    def matrix(self, n_cols: int) -> sp.csr_matrix:
+        """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them)."""
+        indptr = np.zeros(self.count + 1, np.int32)
+        np.cumsum(np.concatenate(self.counts), out=indptr[1:])
+        return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr), shape=(self.count, n_cols))
+
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Family and key of every row (object arrays, filled block by block)."""
+        family, key = np.empty(self.count, object), np.empty(self.count, object)
+        for (start, n, name), keys in zip(self.family, self.keys):
+            family[start:start + n] = name
+            key[start:start + n] = keys
+        return family, key
 
 
 @dataclass
@@ -154,14 +191,19 @@ class Coefficients:
         return Coefficients(self.u * factor, self.y * factor, self.w * factor)
 
 
-def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray):
-    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0)."""
+def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None):
+    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0), or a single
+    row 0 without groups. A yes/no measure's u and y are one column: its entry is coef.u + coef.y."""
     parts_r, parts_c, parts_v = [], [], []
-    for positions, values in ((cols.u, coef.u), (cols.y, coef.y), (cols.w, coef.w)):
-        keep = (group >= 0) & (values != 0) & (positions >= 0)
-        parts_r.append(group[keep])
+    merged = coef.u + np.where(cols.own_y, 0.0, coef.y)
+    for positions, values, has in ((cols.u, merged, None), (cols.y, coef.y, cols.own_y), (cols.w, coef.w, cols.w >= 0)):
+        keep = values != 0
+        for condition in (has, None if group is None else group >= 0):
+            if condition is not None:
+                keep &= condition
         parts_c.append(positions[keep])
         parts_v.append(values[keep])
+        parts_r.append(np.zeros(len(parts_c[-1]), np.int64) if group is None else group[keep])
     return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
 
 
@@ -203,8 +245,20 @@ def _pair_keys(first, second) -> np.ndarray:
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     """Integer codes of a column (-1 for missing) and the ids in code order (first appearance)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64), list(uniques)
+    present = np.flatnonzero(values.notna().to_numpy())
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[present], uniques = pd.factorize(values.to_numpy()[present])
+    return codes, list(uniques)
+
+
+def _required(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Measures with a prerequisite, and the position of the measure each requires (validated to
+    exist): looked up among the measures that are required at all, a small index."""
+    m = case.measures
+    j = np.flatnonzero(m["requires"].notna().to_numpy())
+    required = m["requires"].to_numpy()[j]
+    candidates = np.flatnonzero(m["measure"].isin(required).to_numpy())
+    return j, candidates[pd.Index(m["measure"].to_numpy()[candidates]).get_indexer(required)]
 
 
 # --- derived per-measure quantities (SPEC 4.2) ------------------------------------------------
@@ -240,23 +294,54 @@ def benefit(case: Case) -> Coefficients:
     return Coefficients(per_unit, fixed, np.zeros(len(m)))
 
 
-def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
-    """d_P(j) for measures that can be bought through their programme, else 0."""
-    d = case.programmes["capex_discount"].reindex(case.measures["programme"]).to_numpy(dtype=float)
-    return np.where(eligible, np.nan_to_num(d), 0.0)
+def programme_of(case: Case) -> np.ndarray:
+    """Position of every measure's programme in `case.programmes`, -1 for none (validated to exist)."""
+    programme = case.measures["programme"]
+    has = np.flatnonzero(programme.notna().to_numpy())
+    position = np.full(len(programme), -1, dtype=np.int64)
+    position[has] = case.programmes.index.get_indexer(programme.to_numpy()[has])
+    return position
 
 
-def programme_eligible(case: Case) -> np.ndarray:
+def programme_discount(case: Case, eligible: np.ndarray, programme: np.ndarray | None = None) -> np.ndarray:
+    """d_P(j) for measures that can be bought through their programme, else 0 (`programme`:
+    `programme_of(case)`, computed when not given)."""
+    programme = programme_of(case) if programme is None else programme
+    discount = np.zeros(len(eligible))
+    discount[eligible] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[programme[eligible]])
+    return discount
+
+
+def programme_eligible(case: Case, programme: np.ndarray | None = None) -> np.ndarray:
     """Measures whose programme exists and admits their municipality (programme cluster)."""
-    m = case.measures
-    has = m["programme"].notna().to_numpy()
-    prog_cluster = case.programmes["cluster"].reindex(m["programme"]).to_numpy(dtype=object)
-    muni_cluster = case.municipalities["cluster"].to_numpy(dtype=object)[m["m"].to_numpy()]
-    open_to_all = pd.isna(prog_cluster)
-    return has & (open_to_all | (prog_cluster == muni_cluster))
+    programme = programme_of(case) if programme is None else programme
+    j = np.flatnonzero(programme >= 0)
+    prog_cluster = case.programmes["cluster"].to_numpy(dtype=object)[programme[j]]
+    muni_cluster = case.municipalities["cluster"].to_numpy(dtype=object)[case.measures["m"].to_numpy()[j]]
+    eligible = np.zeros(len(programme), bool)
+    eligible[j] = pd.isna(prog_cluster) | (prog_cluster == muni_cluster)
+    return eligible
+
+
+def _member_pairs(case: Case, eligible: np.ndarray, programme: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (municipality, programme) pairs of the eligible measures, in order of first appearance:
+    the pair of each eligible measure, and the municipality and programme positions of each pair."""
+    n_programmes = max(len(case.programmes), 1)
+    j = np.flatnonzero(eligible)
+    pair_of, pairs = pd.factorize(case.measures["m"].to_numpy()[j] * n_programmes + programme[j])
+    return pair_of.astype(np.int64), pairs // n_programmes, pairs % n_programmes
 
 
 # --- variables (SPEC 4.1) ---------------------------------------------------------------------
+
+def _committed_and_excluded(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Committed and excluded measures (statuses compared only where not the usual `candidate`)."""
+    statuses = case.measures["status"].to_numpy()
+    special = np.flatnonzero(statuses != "candidate")
+    committed, excluded = np.zeros(len(statuses), bool), np.zeros(len(statuses), bool)
+    committed[special], excluded[special] = statuses[special] == "committed", statuses[special] == "excluded"
+    return committed, excluded
+
 
 def add_measure_columns(case: Case, cols: Columns) -> None:
     """u_j in [0, U_j] (integer where `integer`), y_j in {0,1}; committed u_j = U_j, excluded u_j = 0.
@@ -266,8 +351,7 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     m = case.measures
     upper = m["max_units"].to_numpy()
     integer = m["integer"].to_numpy(dtype=bool)
-    status = m["status"].to_numpy()
-    committed, excluded = status == "committed", status == "excluded"
+    committed, excluded = _committed_and_excluded(case)
     lower = np.where(committed, upper, 0.0)
     cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
     own = ~(integer & (upper == 1))
@@ -284,51 +368,40 @@ def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
     upper, minimum = m["max_units"].to_numpy()[own], m["min_units"].to_numpy()[own]
     integer = m["integer"].to_numpy(dtype=bool)[own]
     u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()[own]
-    k = np.arange(len(own))
-    rows.add("link_max_units", ids, np.r_[k, k], np.r_[u, y], np.r_[np.ones(len(k)), -upper], -INF, 0.0)
+    rows.add_per_row("link_max_units", ids, [(u, 1.0), (y, -upper)], -INF, 0.0)
     need_min = minimum > 0
-    kk = np.arange(need_min.sum())
-    rows.add("link_min_units", ids[need_min], np.r_[kk, kk], np.r_[u[need_min], y[need_min]],
-             np.r_[np.ones(len(kk)), -minimum[need_min]], 0.0, INF)
-    ki = np.arange(integer.sum())
-    rows.add("link_selected", ids[integer], np.r_[ki, ki], np.r_[y[integer], u[integer]],
-             np.r_[np.ones(len(ki)), -np.ones(len(ki))], -INF, 0.0)
+    rows.add_per_row("link_min_units", ids[need_min], [(u[need_min], 1.0), (y[need_min], -minimum[need_min])], 0.0, INF)
+    rows.add_per_row("link_selected", ids[integer], [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
 
 
-def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> None:
+def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray, programme: np.ndarray) -> None:
     """w_j in [0, U_j] for eligible measures; z_P in {0,1}; pi_mP in {0,1} per candidate member."""
     m = case.measures
     cols.w = np.full(len(m), -1, dtype=np.int64)
     cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
     cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
-    pairs = m.loc[eligible, ["m", "programme"]].drop_duplicates()
-    cols.pi_m = pairs["m"].to_numpy(dtype=np.int64)
-    cols.pi_p = case.programmes.index.get_indexer(pairs["programme"])
-    cols.pi = cols.add("pi", np.zeros(len(pairs)), 1.0, True)
+    _, cols.pi_m, cols.pi_p = _member_pairs(case, eligible, programme)
+    cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
 
 
-def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray) -> None:
+def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray, programme: np.ndarray) -> None:
     """w_j <= u_j ; w_j <= U_j pi_m(j)P ; pi_mP <= sum_{j of m in P} y_j ; pi_mP <= z_P ;
     sum_m pi_mP >= min_members_P z_P.
     """
     m = case.measures
     j = np.flatnonzero(eligible)
     ids = m["measure"].to_numpy()[j]
-    k = np.arange(len(j))
     ones = np.ones(len(j))
-    rows.add("programme_units", ids, np.r_[k, k], np.r_[cols.w[j], cols.u[j]], np.r_[ones, -ones], -INF, 0.0)
-    pair_of = pd.MultiIndex.from_arrays([cols.pi_m, cols.pi_p]).get_indexer(
-        pd.MultiIndex.from_arrays([m["m"].to_numpy()[j], case.programmes.index.get_indexer(m["programme"].to_numpy()[j])]))
-    rows.add("programme_member_units", ids, np.r_[k, k], np.r_[cols.w[j], cols.pi[pair_of]],
-             np.r_[ones, -m["max_units"].to_numpy()[j]], -INF, 0.0)
+    rows.add_per_row("programme_units", ids, [(cols.u[j], -1.0), (cols.w[j], 1.0)], -INF, 0.0)
+    pair_of = _member_pairs(case, eligible, programme)[0]
+    rows.add_per_row("programme_member_units", ids, [(cols.w[j], 1.0), (cols.pi[pair_of], -m["max_units"].to_numpy()[j])], -INF, 0.0)
     munis = case.municipalities.index.to_numpy(dtype=object)
     programmes = case.programmes.index.to_numpy(dtype=object)
     pair_keys = (pd.Series(munis[cols.pi_m], dtype=object) + "/" + pd.Series(programmes[cols.pi_p], dtype=object)).to_numpy(dtype=object)
     q = np.arange(len(cols.pi))
     rows.add("programme_member_selected", pair_keys, np.r_[q, pair_of], np.r_[cols.pi, cols.y[j]],
              np.r_[np.ones(len(q)), -ones], -INF, 0.0)
-    rows.add("programme_member_runs", pair_keys, np.r_[q, q], np.r_[cols.pi, cols.z[cols.pi_p]],
-             np.r_[np.ones(len(q)), -np.ones(len(q))], -INF, 0.0)
+    rows.add_per_row("programme_member_runs", pair_keys, [(cols.z[cols.pi_p], -1.0), (cols.pi, 1.0)], -INF, 0.0)
     p = np.arange(len(case.programmes))
     rows.add("programme_min_members", case.programmes.index.to_numpy(), np.r_[cols.pi_p, p],
              np.r_[cols.pi, cols.z], np.r_[np.ones(len(q)), -case.programmes["min_members"].to_numpy()], 0.0, INF)
@@ -342,19 +415,15 @@ def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
     size = np.bincount(codes[codes >= 0], minlength=len(groups))
     member = (codes >= 0) & (np.r_[size, 0][codes] > 1)
     renumber = np.cumsum(size > 1) - 1
-    keys = [g for g, s in zip(groups, size) if s > 1]
+    keys = np.array(groups, dtype=object)[size > 1]
     rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(member.sum()), -INF, 1.0)
 
 
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
     """y_j <= y_requires(j)."""
     m = case.measures
-    has = m["requires"].notna().to_numpy()
-    j = np.flatnonzero(has)
-    req = pd.Index(m["measure"]).get_indexer(m["requires"].to_numpy()[j])
-    k = np.arange(len(j))
-    rows.add("requires", m["measure"].to_numpy()[j], np.r_[k, k], np.r_[cols.y[j], cols.y[req]],
-             np.r_[np.ones(len(j)), -np.ones(len(j))], -INF, 0.0)
+    j, req = _required(case)
+    rows.add_per_row("requires", m["measure"].to_numpy()[j], [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
 
 
 def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
@@ -365,7 +434,7 @@ def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
     budget = case.settings.budget
     admin = case.programmes["admin_cost_eur"].to_numpy()
     if budget is not None and budget.total_eur is not None:
-        r, c, v = _measure_triplets(cols, inv, np.zeros(len(case.measures), np.int64))
+        r, c, v = _measure_triplets(cols, inv)
         rows.add("budget_total", ["total"], np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z],
                  np.r_[v, admin], -INF, budget.total_eur)
     if budget is not None and budget.cluster_eur:
@@ -437,7 +506,7 @@ def vulnerable_share(case: Case, cols: Columns, rows: Rows, ben: Coefficients) -
     share = case.settings.justice.vulnerable_share_min
     if share is None:
         return
-    r, c, v = _measure_triplets(cols, ben.scaled(case.measures["v"].to_numpy() - share), np.zeros(len(case.measures), np.int64))
+    r, c, v = _measure_triplets(cols, ben.scaled(case.measures["v"].to_numpy() - share))
     rows.add("vulnerable_share", ["V"], r, c, v, 0.0, INF)
 
 
@@ -447,10 +516,8 @@ def population_floor(case: Case, cols: Columns, rows: Rows) -> None:
     if floor is None:
         return
     pop = case.municipalities["population"].to_numpy()
-    n = len(pop)
-    k = np.arange(n)
-    rows.add("population_floor", case.municipalities.index.to_numpy(), np.r_[k, k],
-             np.r_[cols.benefit, np.full(n, cols.benefit_total)], np.r_[np.ones(n), -floor * pop / pop.sum()], 0.0, INF)
+    rows.add_per_row("population_floor", case.municipalities.index.to_numpy(),
+                     [(cols.benefit, 1.0), (cols.benefit_total, -floor * pop / pop.sum())], 0.0, INF)
 
 
 #: Up to this many municipalities the Gini cap is written with pairwise rows; above, it is
@@ -473,13 +540,11 @@ def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
     first, second = np.triu_indices(len(pop), k=1)
     n_pairs = len(first)
     cols.gini_pairs = cols.add("d_mn", np.zeros(n_pairs), INF, False)
-    k = np.arange(n_pairs)
     x_first, x_second = scale / pop[first], scale / pop[second]
-    ones = np.ones(n_pairs)
     keys = np.arange(n_pairs)
     for sign, family in ((1.0, "gini_pair_pos"), (-1.0, "gini_pair_neg")):
-        rows.add(family, keys, np.r_[k, k, k], np.r_[cols.gini_pairs, cols.benefit[first], cols.benefit[second]],
-                 np.r_[ones, -sign * x_first, sign * x_second], 0.0, INF)
+        rows.add_per_row(family, keys, [(cols.benefit[first], -sign * x_first), (cols.benefit[second], sign * x_second),
+                                        (cols.gini_pairs, 1.0)], 0.0, INF)
     share = pop / total
     rows.add("gini_max", ["gini"], np.zeros(n_pairs + 1, np.int64), np.r_[cols.gini_pairs, cols.benefit_total],
              np.r_[share[first] * share[second], -gini_max * scale / total], -INF, 0.0)
@@ -518,11 +583,8 @@ def needs_gini_cuts(case: Case) -> bool:
 def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
     """B_m / pop_m >= t for every m: B_m - pop_m t >= 0 (t is a column; fixed in stage 2)."""
     pop = case.municipalities["population"].to_numpy()
-    n = len(pop)
     cols.t = int(cols.add("t", [0.0], INF, False)[0])
-    k = np.arange(n)
-    rows.add("maxmin", case.municipalities.index.to_numpy(), np.r_[k, k], np.r_[cols.benefit, np.full(n, cols.t)],
-             np.r_[np.ones(n), -pop], 0.0, INF)
+    rows.add_per_row("maxmin", case.municipalities.index.to_numpy(), [(cols.benefit, 1.0), (cols.t, -pop)], 0.0, INF)
 
 
 # --- multi-year plans (SPEC 4.1 and 4.3 with periods) ----------------------------------------
@@ -576,20 +638,20 @@ def link_years(case: Case, cols: Columns, rows: Rows) -> None:
                  np.r_[np.ones(len(j) * n_years), -np.ones(len(j))], 0.0, 0.0)
     for family, mask, per_year in (("year_units_max", own, cols.u_t), ("year_programme_max", has_w, cols.w_t)):
         j = np.flatnonzero(mask)
-        k = np.arange(len(j) * n_years)
-        rows.add(family, _pair_keys(ids[j], cols.years), np.r_[k, k], np.r_[per_year[j].ravel(), cols.y_t[j].ravel()],
-                 np.r_[np.ones(len(k)), -np.repeat(upper[j], n_years)], -INF, 0.0)
+        rows.add_per_row(family, _pair_keys(ids[j], cols.years),
+                         [(per_year[j].ravel(), 1.0), (cols.y_t[j].ravel(), -np.repeat(upper[j], n_years))], -INF, 0.0)
 
 
 def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
     """Not before the prerequisite: sum_{s<=t} y_js <= sum_{s<=t} y_requires(j),s for every plan
     year t but the last (there it is y_j <= y_requires(j)). The same year is allowed."""
     n_years = len(cols.years)
-    m = case.measures
-    j = np.flatnonzero(m["requires"].notna().to_numpy())
-    if n_years == 1 or len(j) == 0:
+    if n_years == 1:
         return
-    req = pd.Index(m["measure"]).get_indexer(m["requires"].to_numpy()[j])
+    m = case.measures
+    j, req = _required(case)
+    if len(j) == 0:
+        return
     year_of_row, upto = np.nonzero(np.tril(np.ones((n_years - 1, n_years), bool)))  # pairs s <= t < last
     r = (np.arange(len(j))[:, None] * (n_years - 1) + year_of_row[None, :]).ravel()
     ones = np.ones(len(r))
@@ -659,10 +721,8 @@ def cumulative_abatement_vector(case: Case, cols: Columns) -> np.ndarray:
     """sum over plan years tau of A_tau = sum_j a_j sum_t u_jt * #{plan years tau >= t}: a unit
     implemented in plan year t counts once in every plan year from t on (tonnes over the plan)."""
     n_years = len(cols.years)
-    vector = np.zeros(cols.count)
     weight = abatement(case).u[:, None] * (n_years - np.arange(n_years))[None, :]
-    np.add.at(vector, cols.u_t.ravel(), weight.ravel())
-    return vector
+    return np.bincount(cols.u_t.ravel(), weight.ravel(), minlength=cols.count)
 
 
 # --- objectives (SPEC 4.4) --------------------------------------------------------------------
@@ -691,22 +751,22 @@ def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray)
         return cumulative_abatement_vector(case, cols), -1
     else:
         raise CaseError([Problem("case.yaml", None, "objective", f"{name} needs `periods` (multi-year plans)", name)])
-    r, c, v = _measure_triplets(cols, coef, np.zeros(len(case.measures), np.int64))
-    np.add.at(vector, c, v)
-    return vector, sense
+    _, c, v = _measure_triplets(cols, coef)
+    return vector + np.bincount(c, v, minlength=cols.count), sense
 
 
 def build(case: Case, objective: str | None = None) -> Formulation:
     """The formulation of SPEC 4 for a case (one period); `objective` overrides the settings'."""
     justice = case.settings.justice
     cols, rows = Columns(), Rows()
-    eligible = programme_eligible(case)
-    discount = programme_discount(case, eligible)
+    programme = programme_of(case)
+    eligible = programme_eligible(case, programme)
+    discount = programme_discount(case, eligible, programme)
     add_measure_columns(case, cols)
-    add_programme_columns(case, cols, eligible)
+    add_programme_columns(case, cols, eligible, programme)
     add_year_columns(case, cols)
     link_units_and_selection(case, cols, rows)
-    programme_rules(case, cols, rows, eligible)
+    programme_rules(case, cols, rows, eligible, programme)
     link_years(case, cols, rows)
     alternatives(case, cols, rows)
     prerequisites(case, cols, rows)
@@ -726,20 +786,15 @@ def build(case: Case, objective: str | None = None) -> Formulation:
             maxmin_floor(case, cols, rows)
     name = objective or case.settings.objective
     vector, sense = objective_vector(case, cols, name, discount)
-    matrix = sp.csr_matrix(
-        (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
-        shape=(rows.count, cols.count),
-    )
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
     col_upper = np.concatenate(cols.upper)
     col_upper[cols.closed] = 0.0
+    row_family, row_key = rows.labels()
     return Formulation(
-        case=case, cols=cols, matrix=matrix,
+        case=case, cols=cols, matrix=rows.matrix(cols.count),
         col_lower=np.concatenate(cols.lower), col_upper=col_upper,
         integrality=np.concatenate(cols.integer),
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
-        row_family=np.concatenate(rows.family), row_key=np.concatenate(rows.keys),
+        row_family=row_family, row_key=row_key,
         objective=vector, sense=sense, objective_name=name,
     )
 
