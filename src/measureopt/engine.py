@@ -16,7 +16,7 @@ from .formulation import REQUIREMENTS, Formulation, build, gini_cut, gini_row_sc
 from .heuristics import greedy_portfolio
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, relax_budget
-from .solver import SMALL_MODEL_INTEGERS, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
+from .solver import SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -102,7 +102,7 @@ def objective_value(case: Case, name: str, v: Verified) -> float:
 
 
 def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None,
-            start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Formulation, SolveResult]:
+            start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None) -> tuple[Formulation, SolveResult]:
     """Solve; raise the typed error when there is nothing to report.
 
     With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
@@ -115,7 +115,7 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
         for _ in range(MAX_CUT_ROUNDS):
             remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
-            result = solve(form, remaining, objective, relax=relax, start=None if relax else start)
+            result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
             seconds += result.seconds
             if result.status == Status.INFEASIBLE:
                 raise InfeasibleError(explain(form, options))
@@ -269,16 +269,22 @@ def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, 
     )
 
 
-def run_case(case: Case, verbose: bool = False) -> Result:
-    """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5)."""
+def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, reuse: Reuse | None = None) -> Result:
+    """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5).
+
+    `start` (the portfolio of a sweep's previous point) is offered to HiGHS as a starting
+    solution, which it uses if the portfolio is feasible here; `reuse` keeps the HiGHS model
+    between calls (`solver.Reuse`). Neither changes what is optimal, only how fast it is found.
+    """
     options = solver_settings(case, verbose)
     relaxation = relax_budget(case) if len(case.measures) > CORE_MIN_MEASURES else None
-    start = None
+    start = None if start is None else (start.units, start.selected)
     if relaxation is not None:
         clock = time.perf_counter()
-        certified, start = _core_solution(case, relaxation, options)
+        certified, core_start = _core_solution(case, relaxation, options)
         if certified is not None:
             return certified
+        start = core_start or start
         options = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
     started = time.perf_counter()
     form = build(case)
@@ -289,7 +295,7 @@ def run_case(case: Case, verbose: bool = False) -> Result:
     if case.settings.justice.maxmin:
         stage1_objective, _ = objective_vector(case, form.cols, "maxmin_t", np.zeros(len(case.measures)))
         sense = form.sense
-        form, stage1 = _solved(replace(form, sense=-1), options, stage1_objective)
+        form, stage1 = _solved(replace(form, sense=-1), options, stage1_objective, reuse=reuse)
         form = replace(form, sense=sense)
         solve_seconds += stage1.seconds
         _, first = _checked(case, form, stage1.x, None)
@@ -298,7 +304,7 @@ def run_case(case: Case, verbose: bool = False) -> Result:
         lower = form.col_lower.copy()
         lower[form.cols.t] = floor * (1 - 1e-9)
         form = replace(form, col_lower=lower)
-    form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start))
+    form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start), reuse=reuse)
     solve_seconds += result.seconds
     portfolio, verified = _checked(case, form, result.x, floor)
     value = objective_value(case, form.objective_name, verified)

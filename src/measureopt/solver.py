@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import highspy
 import numpy as np
@@ -196,8 +197,9 @@ _STATUS = {
 TRAJECTORY_EVERY_S = 1.0
 
 
-def _record_trajectory(highs: highspy.Highs, sense: int) -> list:
-    """Start recording (seconds, primal, dual, gap) from HiGHS's MIP callbacks."""
+def _record_trajectory(highs: highspy.Highs, sense: int) -> tuple[list, Callable]:
+    """Start recording (seconds, primal, dual, gap) from HiGHS's MIP callbacks: the list that fills,
+    and the callback (to unsubscribe)."""
     points: list = []
 
     def callback(event) -> None:
@@ -211,16 +213,18 @@ def _record_trajectory(highs: highspy.Highs, sense: int) -> list:
     # cancelSolve, hence Ctrl-C, SIGTERM and the watchdog, would no longer stop the MIP)
     highs.cbMipInterrupt += callback
     highs.cbMipImprovingSolution += callback
-    return points
+    return points, callback
 
 
 def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False,
-          start: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
+          start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None) -> SolveResult:
     """Solve the MIP (or its LP relaxation) from an optional partial start (columns, values);
-    returns the status, the solution (if any), the gap and its trajectory."""
+    returns the status, the solution (if any), the gap and its trajectory. With `reuse`, the
+    HiGHS model of its previous solve is updated rather than passed again when it can be."""
     arrays = model_arrays(form, objective, integer=not relax)
     reduction = without_fixed_columns(arrays) if form.shape[1] > PRESOLVE_MAX_COLUMNS else None
-    highs = highs_with(arrays if reduction is None else reduction.arrays)
+    passed = arrays if reduction is None else reduction.arrays
+    highs = highs_with(passed) if reuse is None else reuse.highs_for(passed)
     _configure(highs, form, options)
     if options.verbose:
         _log_scaling(form)
@@ -232,9 +236,14 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
                   f"{len(arrays[3]) - len(reduction.arrays[3])} rows left with none free taken out", flush=True)
     if start is not None:
         highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
-    trajectory = [] if relax else _record_trajectory(highs, form.sense)
+    trajectory, recorder = ([], None) if relax else _record_trajectory(highs, form.sense)
     started = time.perf_counter()
-    timed_out = run(highs, options.time_limit_s)
+    try:
+        timed_out = run(highs, options.time_limit_s)
+    finally:
+        if recorder is not None:  # a reused model must not call the callbacks of earlier solves
+            highs.cbMipInterrupt -= recorder
+            highs.cbMipImprovingSolution -= recorder
     seconds = time.perf_counter() - started
     model_status = highs.getModelStatus()
     status = _STATUS.get(model_status, Status.ERROR)
@@ -328,3 +337,44 @@ def without_fixed_columns(arrays: tuple) -> Reduction | None:
                (row_upper - activity)[keep_row], np.r_[0, np.cumsum(counts)], new_column[index[entry]], value[entry],
                integrality[kept])
     return Reduction(reduced, kept, fixed_x, float(cost[fixed] @ fixed_x[fixed]))
+
+
+#: Above this share of its nonzeros changed, a reused model is passed again rather than edited
+#: (HiGHS takes ~2 us per edited coefficient, ~0.1 us per nonzero passed: network-100).
+REUSE_MAX_CHANGED_SHARE = 0.02
+
+
+class Reuse:
+    """A HiGHS model kept from one solve to the next (the points of a sweep chain). When the next
+    model has the same pattern (sizes, matrix positions, integrality), only its changed costs,
+    bounds and coefficients are sent to HiGHS; otherwise the new model is passed whole."""
+
+    def __init__(self) -> None:
+        self.highs: highspy.Highs | None = None
+        self.arrays: tuple | None = None
+        self.updates = 0  # solves that edited the kept model instead of passing a new one
+
+    def highs_for(self, arrays: tuple) -> highspy.Highs:
+        """The kept model edited into `arrays` (in `pass_arrays` order), or a new one."""
+        old, self.arrays = self.arrays, arrays
+        cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = arrays
+        if (old is None or len(cost) != len(old[0]) or len(row_lower) != len(old[3]) or not np.array_equal(start, old[5])
+                or not np.array_equal(index, old[6]) or not np.array_equal(integrality, old[8])
+                or np.count_nonzero(value != old[7]) > REUSE_MAX_CHANGED_SHARE * len(value)):
+            self.highs = highs_with(arrays)
+            return self.highs
+        highs = self.highs
+        changed = np.flatnonzero(cost != old[0]).astype(np.int32)
+        if changed.size:
+            highs.changeColsCost(changed.size, changed, cost[changed].astype(np.float64))
+        changed = np.flatnonzero((col_lower != old[1]) | (col_upper != old[2])).astype(np.int32)
+        if changed.size:
+            highs.changeColsBounds(changed.size, changed, col_lower[changed].astype(np.float64), col_upper[changed].astype(np.float64))
+        changed = np.flatnonzero((row_lower != old[3]) | (row_upper != old[4])).astype(np.int32)
+        if changed.size:
+            highs.changeRowsBounds(changed.size, changed, row_lower[changed].astype(np.float64), row_upper[changed].astype(np.float64))
+        rows = np.searchsorted(start, np.flatnonzero(value != old[7]), side="right") - 1
+        for row, entry in zip(rows, np.flatnonzero(value != old[7])):
+            highs.changeCoeff(int(row), int(index[entry]), float(value[entry]))
+        self.updates += 1
+        return highs

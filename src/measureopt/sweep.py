@@ -24,9 +24,10 @@ from .engine import run_case
 from .charts import pyplot, save
 from .errors import CaseError, Problem
 from .results import atomic_folder, write_csv
-from .runner import run_tasks
+from .runner import attempt, run_tasks
 from .scenarios import KPI_COLUMNS, Setup, kpis, typed
 from .settings import deep_merge, layer, parse_assignment
+from .solver import Reuse
 
 #: At most this many points in one sweep.
 MAX_POINTS = 10_000
@@ -34,6 +35,9 @@ MAX_POINTS = 10_000
 LOWER_IS_BETTER = {"investment_eur", "eac_eur", "cost_per_t", "gini", "max_per_capita_ratio",
                    "population_without_benefit_share", "mip_gap"}
 DEFAULT_PARETO = ("annual_abatement_t", "vulnerable_benefit_share")
+#: Consecutive points solved by one worker, each from the one before (warm start, model reused);
+#: fixed, so that the chains, hence the results, do not depend on the number of workers.
+CHAIN_POINTS = 5
 
 
 @dataclass(frozen=True)
@@ -112,17 +116,25 @@ def point_case(setup: Setup, overrides: dict) -> Case:
     return replace(base, settings=layer(base.source, presets, setup.scenario, [*setup.overrides, overrides]))
 
 
-def solve_point(task: tuple[Setup, dict]) -> dict:
-    """Solve one point (a runner task: (the sweep's setup, the point's overrides)); its KPIs."""
-    setup, overrides = task
-    return kpis(run_case(point_case(setup, overrides)))
+def solve_chain(tasks: list[tuple[Setup, dict]]) -> list[tuple]:
+    """Solve a chain of consecutive points (runner tasks: (the sweep's setup, the point's
+    overrides)) in order, each from the previous solved point's portfolio and HiGHS model
+    (`engine.run_case`'s start and reuse); the runner's attempt at each point, KPIs when done."""
+    reuse, previous, attempts = Reuse(), None, []
+    for setup, overrides in tasks:
+        status, result, error = attempt(lambda o: run_case(point_case(setup, o), start=previous, reuse=reuse), overrides)
+        if status == "done":
+            previous = result.portfolio
+        attempts.append((status, None if result is None else kpis(result), error))
+    return attempts
 
 
 def sweep(case_dir: str | Path, ranges: list[str] | list[Range], scenario: str | None = None, models: list[Path] = (),
           overrides: list[dict] = (), pareto: tuple[str, str] | str = DEFAULT_PARETO, scheduler: str | None = None,
-          workers: int | None = None, progress: bool = True) -> Sweep:
-    """Solve the case at every point of one or two ranges (in parallel). Bad ranges or settings
-    raise CaseError before anything is solved; a failed point is a row with its status."""
+          workers: int | None = None, progress: bool = True, chain: int = CHAIN_POINTS) -> Sweep:
+    """Solve the case at every point of one or two ranges (in parallel), in chains of `chain`
+    points (`solve_chain`). Bad ranges or settings raise CaseError before anything is solved; a
+    failed point is a row with its status."""
     parsed = tuple(r if isinstance(r, Range) else parse_range(r) for r in ranges)
     pareto = tuple(k.strip() for k in pareto.split(",")) if isinstance(pareto, str) else tuple(pareto)
     problems = []
@@ -144,7 +156,8 @@ def sweep(case_dir: str | Path, ranges: list[str] | list[Range], scenario: str |
     tasks = [(index, (setup, point_overrides(parsed, values))) for index, values in enumerate(grid)]
     for _, (_, point) in tasks:  # every point's settings valid before any is solved
         layer(first.source, [Path(m) for m in setup.models], scenario, [*setup.overrides, point])
-    outcomes = run_tasks(solve_point, tasks, scheduler=scheduler, workers=workers, progress=progress, label="points")
+    outcomes = run_tasks(solve_chain, tasks, scheduler=scheduler, workers=workers, progress=progress, label="points",
+                         chain=chain)
     rows = []
     for outcome in outcomes:
         if outcome.status == "cancelled":
