@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 import measureopt as mo
 from benchmarks.generate import generate_case
 from measureopt.formulation import build, gini_cut
+from measureopt.solver import row_scale
 from tests.conftest import CASES, EXAMPLE_CASES
 from tests.reference.tiny_cases import write_tiny_case
 from tests.reference.tiny_periods import add_periods
@@ -88,6 +90,21 @@ def test_build_gives_the_pinned_model(tmp_path):
         seen[name] = digest(form)
         assert seen[name] == expected[name], name
     assert set(seen) == set(expected) and len(seen) == 96
+
+
+def test_row_scale_is_the_power_of_two_nearest_each_rows_largest_coefficient():
+    """Rows of none, one, two and many coefficients (the last row dense), magnitudes 1e-8..1e9:
+    each factor is 2^-round(log2 max|a|), computed row by row."""
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        n_rows, n_cols = int(rng.integers(1, 25)), int(rng.integers(1, 25))
+        dense = rng.random((n_rows, n_cols)) < rng.uniform(0.0, 0.6)
+        dense[-1] = trial % 2 == 0  # a last row with every column, or none
+        values = rng.choice([-1.0, 1.0], dense.shape) * rng.uniform(1, 10, dense.shape) * 10.0 ** rng.integers(-8, 9, dense.shape)
+        matrix = sp.csr_matrix(np.where(dense, values, 0.0))
+        expected = [2.0 ** -round(np.log2(np.abs(row).max())) if row.any() else 1.0 for row in np.where(dense, values, 0.0)]
+        form = type("Form", (), {"matrix": matrix})
+        np.testing.assert_array_equal(row_scale(form), expected)
 
 
 if __name__ == "__main__":  # python -m tests.test_build_identity: capture the snapshot anew

@@ -73,13 +73,20 @@ def row_scale(form: Formulation) -> np.ndarray:
 
     Budget rows in EUR and target rows in t/yr differ by orders of magnitude; unscaled, HiGHS's
     absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
+    Rows without a coefficient keep factor 1. Rows of one or two coefficients (most of them) are
+    read directly: `np.maximum.reduceat` pays per row.
     """
     matrix = form.matrix
-    counts = np.diff(matrix.indptr)
+    start, counts = matrix.indptr[:-1], np.diff(matrix.indptr)
+    magnitude = np.abs(matrix.data)
     largest = np.ones(matrix.shape[0])
-    filled = counts > 0
-    largest[filled] = np.maximum.reduceat(np.abs(matrix.data), matrix.indptr[:-1][filled])
-    return 2.0 ** -np.round(np.log2(largest))
+    single, pair, many = (np.flatnonzero(condition) for condition in (counts == 1, counts == 2, counts > 2))
+    largest[single] = magnitude[start[single]]
+    largest[pair] = np.maximum(magnitude[start[pair]], magnitude[start[pair] + 1])
+    bounds = np.column_stack([start[many], start[many] + counts[many]]).ravel()  # [first, end) of each row
+    largest[many] = np.maximum.reduceat(magnitude, bounds[:-1] if len(bounds) and bounds[-1] == len(magnitude) else bounds)[::2]
+    largest[largest == 0] = 1.0
+    return np.ldexp(1.0, -np.round(np.log2(largest)).astype(np.int64))
 
 
 #: Smallest |coefficient| HiGHS keeps (its default, 1e-9, would drop a 1-EUR cost from a row whose
