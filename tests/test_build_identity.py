@@ -89,6 +89,9 @@ def test_build_gives_the_pinned_model(tmp_path):
     for name, form in formulations(tmp_path):
         seen[name] = digest(form)
         assert seen[name] == expected[name], name
+        keys = np.asarray(form.row_key)  # one key at a time reads the same as all at once
+        assert [(type(k), k) for k in map(form.row_key.__getitem__, range(len(keys)))] == [(type(k), k) for k in keys], name
+        assert form.row_key[-1] == keys[-1] and list(form.row_key[[0, -1]]) == [keys[0], keys[-1]], name
     assert set(seen) == set(expected) and len(seen) == 96
 
 

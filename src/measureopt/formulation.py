@@ -19,6 +19,7 @@ plan year they *are* the totals, and the model is the single-period one plus its
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -98,7 +99,7 @@ class Rows:
     lower: list = field(default_factory=list)
     upper: list = field(default_factory=list)
     family: list = field(default_factory=list)  # (first row, number of rows, family)
-    keys: list = field(default_factory=list)
+    keys: list = field(default_factory=list)  # (first row, ids, positions in ids or None)
     count: int = 0
 
     def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
@@ -137,7 +138,8 @@ class Rows:
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
         self.family.append((self.count, n, family))
-        self.keys.append(keys)
+        if n:
+            self.keys.append((self.count, keys.ids, keys.at) if isinstance(keys, IdsAt) else (self.count, np.asarray(keys, dtype=object), None))
         self.count += n
         return np.arange(self.count - n, self.count)
 
@@ -147,13 +149,64 @@ class Rows:
         np.cumsum(np.concatenate(self.counts), out=indptr[1:])
         return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr), shape=(self.count, n_cols))
 
-    def labels(self) -> tuple[np.ndarray, np.ndarray]:
-        """Family and key of every row (object arrays, filled block by block)."""
-        family, key = np.empty(self.count, object), np.empty(self.count, object)
-        for (start, n, name), keys in zip(self.family, self.keys):
+    def labels(self) -> tuple[np.ndarray, RowKeys]:
+        """Family (an object array) and key of every row."""
+        family = np.empty(self.count, object)
+        for start, n, name in self.family:
             family[start:start + n] = name
-            key[start:start + n] = keys
-        return family, key
+        return family, RowKeys(self.keys, self.count)
+
+
+@dataclass(frozen=True)
+class IdsAt:
+    """Row keys ids[at] of a block of rows (e.g. measure ids), taken only when they are read."""
+
+    ids: np.ndarray
+    at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+
+class RowKeys:
+    """The key of every row (a measure id, a municipality, "municipality/programme", ...), read
+    from the blocks of `Rows` when asked for: one key by row number, or all as an object array
+    (`np.asarray`). Models at national size have millions of rows and few keys are ever read."""
+
+    def __init__(self, blocks: list[tuple[int, np.ndarray, np.ndarray | None]], count: int):
+        self._blocks = blocks
+        self._starts = [start for start, _, _ in blocks]
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, item):
+        if not isinstance(item, (int, np.integer)):
+            return np.asarray(self)[item]
+        row = int(item) + (self._count if item < 0 else 0)
+        if not 0 <= row < self._count:
+            raise IndexError(f"row {item} of {self._count}")
+        start, ids, at = self._blocks[bisect.bisect_right(self._starts, row) - 1]
+        return ids[row - start] if at is None else ids[at[row - start]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        keys = np.empty(self._count, object)
+        for (start, ids, at), end in zip(self._blocks, [*self._starts[1:], self._count]):
+            if at is None:
+                keys[start:end] = ids
+            else:
+                np.take(ids, at, out=keys[start:end])
+        return keys if dtype is None else keys.astype(dtype)
+
+    def __iter__(self):
+        return iter(np.asarray(self))
+
+
+def appended_keys(keys: RowKeys | np.ndarray, more) -> RowKeys:
+    """Row keys `keys` (RowKeys or an array) followed by `more`, for rows appended to a model."""
+    blocks = keys._blocks if isinstance(keys, RowKeys) else [(0, np.asarray(keys, dtype=object), None)] if len(keys) else []
+    return RowKeys([*blocks, (len(keys), np.asarray(more, dtype=object), None)], len(keys) + len(more))
 
 
 @dataclass
@@ -169,7 +222,7 @@ class Formulation:
     row_lower: np.ndarray
     row_upper: np.ndarray
     row_family: np.ndarray
-    row_key: np.ndarray
+    row_key: RowKeys | np.ndarray  # key by row number; np.asarray gives them all
     objective: np.ndarray
     sense: int  # +1 minimise, -1 maximise
     objective_name: str
@@ -367,11 +420,11 @@ def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
     own = np.flatnonzero(cols.own_y)
     upper, minimum = m["max_units"].to_numpy()[own], m["min_units"].to_numpy()[own]
     integer = m["integer"].to_numpy(dtype=bool)[own]
-    u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()[own]
-    rows.add_per_row("link_max_units", ids, [(u, 1.0), (y, -upper)], -INF, 0.0)
+    u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()
+    rows.add_per_row("link_max_units", IdsAt(ids, own), [(u, 1.0), (y, -upper)], -INF, 0.0)
     need_min = minimum > 0
-    rows.add_per_row("link_min_units", ids[need_min], [(u[need_min], 1.0), (y[need_min], -minimum[need_min])], 0.0, INF)
-    rows.add_per_row("link_selected", ids[integer], [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
+    rows.add_per_row("link_min_units", IdsAt(ids, own[need_min]), [(u[need_min], 1.0), (y[need_min], -minimum[need_min])], 0.0, INF)
+    rows.add_per_row("link_selected", IdsAt(ids, own[integer]), [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
 
 
 def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray, programme: np.ndarray) -> None:
@@ -390,7 +443,7 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray,
     """
     m = case.measures
     j = np.flatnonzero(eligible)
-    ids = m["measure"].to_numpy()[j]
+    ids = IdsAt(m["measure"].to_numpy(), j)
     ones = np.ones(len(j))
     rows.add_per_row("programme_units", ids, [(cols.u[j], -1.0), (cols.w[j], 1.0)], -INF, 0.0)
     pair_of = _member_pairs(case, eligible, programme)[0]
@@ -423,7 +476,7 @@ def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
     """y_j <= y_requires(j)."""
     m = case.measures
     j, req = _required(case)
-    rows.add_per_row("requires", m["measure"].to_numpy()[j], [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
+    rows.add_per_row("requires", IdsAt(m["measure"].to_numpy(), j), [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
 
 
 def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
@@ -571,7 +624,7 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
         form, matrix=sp.vstack([form.matrix, row], format="csr"),
         row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
         row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
-        row_key=np.r_[form.row_key, np.array([f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"], dtype=object)],
+        row_key=appended_keys(form.row_key, [f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"]),
     )
 
 
@@ -634,7 +687,7 @@ def link_years(case: Case, cols: Columns, rows: Rows) -> None:
                                           ("year_programme_units", has_w, cols.w_t, cols.w)):
         j = np.flatnonzero(mask)
         k = np.arange(len(j))
-        rows.add(family, ids[j], np.r_[np.repeat(k, n_years), k], np.r_[per_year[j].ravel(), total[j]],
+        rows.add(family, IdsAt(ids, j), np.r_[np.repeat(k, n_years), k], np.r_[per_year[j].ravel(), total[j]],
                  np.r_[np.ones(len(j) * n_years), -np.ones(len(j))], 0.0, 0.0)
     for family, mask, per_year in (("year_units_max", own, cols.u_t), ("year_programme_max", has_w, cols.w_t)):
         j = np.flatnonzero(mask)
