@@ -104,19 +104,24 @@ class Rows:
 
     def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
         """A block of rows from (row, column, value) triplets, `row` counted inside the block
-        (0..len(keys)-1); entries of one row and column are summed, zeros dropped. Returns the rows."""
-        row, col, val = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64), np.asarray(val, dtype=float)
-        position = (row << 32) | col  # row-major order (columns are below 2^31)
+        (0..len(keys)-1; None for a block of one row); entries of one row and column are summed,
+        zeros dropped. Returns the rows."""
+        col, val = np.asarray(col, dtype=np.int64), np.asarray(val, dtype=float)
+        single = len(keys) == 1
+        row = None if single else np.asarray(row, dtype=np.int64)
+        position = col if single else (row << 32) | col  # row-major order (columns are below 2^31)
         if not (position[1:] > position[:-1]).all():
             order = np.argsort(position, kind="stable")  # a few sorted runs: merged in linear time
             position, val = position[order], val[order]
             first = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
             if len(first) < len(position):
                 position, val = position[first], np.add.reduceat(val, first)
-            row, col = position >> 32, position & 0xFFFFFFFF
+            row, col = (None, position) if single else (position >> 32, position & 0xFFFFFFFF)
         if not val.all():
-            row, col, val = row[val != 0], col[val != 0], val[val != 0]
-        return self._append(family, keys, np.bincount(row, minlength=len(keys)), col.astype(np.int32), val, lower, upper)
+            nonzero = val != 0
+            row, col, val = None if single else row[nonzero], col[nonzero], val[nonzero]
+        counts = np.array([len(col)]) if single else np.bincount(row, minlength=len(keys))
+        return self._append(family, keys, counts, col.astype(np.int32), val, lower, upper)
 
     def add_per_row(self, family: str, keys, entries: list, lower, upper) -> np.ndarray:
         """A block of rows k = 0..len(keys)-1, row k holding one entry (column[k], value[k]) of each
@@ -244,20 +249,34 @@ class Coefficients:
         return Coefficients(self.u * factor, self.y * factor, self.w * factor)
 
 
+def _measure_terms(cols: Columns, coef: Coefficients) -> tuple:
+    """(columns, values, measures with a column) of u, y and w in coef . (u, y, w): a yes/no
+    measure's u and y are one column, its value coef.u + coef.y."""
+    return ((cols.u, coef.u + np.where(cols.own_y, 0.0, coef.y), None), (cols.y, coef.y, cols.own_y),
+            (cols.w, coef.w, cols.w >= 0))
+
+
 def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None):
-    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0), or a single
-    row 0 without groups. A yes/no measure's u and y are one column: its entry is coef.u + coef.y."""
+    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0); without
+    groups one row, and the rows are None (see `Rows.add`)."""
     parts_r, parts_c, parts_v = [], [], []
-    merged = coef.u + np.where(cols.own_y, 0.0, coef.y)
-    for positions, values, has in ((cols.u, merged, None), (cols.y, coef.y, cols.own_y), (cols.w, coef.w, cols.w >= 0)):
+    for positions, values, has in _measure_terms(cols, coef):
         keep = values != 0
         for condition in (has, None if group is None else group >= 0):
             if condition is not None:
                 keep &= condition
         parts_c.append(positions[keep])
         parts_v.append(values[keep])
-        parts_r.append(np.zeros(len(parts_c[-1]), np.int64) if group is None else group[keep])
-    return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+        parts_r.append(None if group is None else group[keep])
+    return None if group is None else np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+
+
+def _measure_vector(cols: Columns, coef: Coefficients) -> np.ndarray:
+    """coef . (u, y, w) summed over measures, as a vector over all columns (-0.0 stored as 0.0)."""
+    vector = np.zeros(cols.count)
+    for positions, values, has in _measure_terms(cols, coef):  # distinct columns
+        vector[positions if has is None else positions[has]] = (values if has is None else values[has]) + 0.0
+    return vector
 
 
 def _year_triplets(cols: Columns, coef: Coefficients, group: np.ndarray):
@@ -487,9 +506,8 @@ def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
     budget = case.settings.budget
     admin = case.programmes["admin_cost_eur"].to_numpy()
     if budget is not None and budget.total_eur is not None:
-        r, c, v = _measure_triplets(cols, inv)
-        rows.add("budget_total", ["total"], np.r_[r, np.zeros(len(admin), np.int64)], np.r_[c, cols.z],
-                 np.r_[v, admin], -INF, budget.total_eur)
+        _, c, v = _measure_triplets(cols, inv)
+        rows.add("budget_total", ["total"], None, np.r_[c, cols.z], np.r_[v, admin], -INF, budget.total_eur)
     if budget is not None and budget.cluster_eur:
         keys = list(budget.cluster_eur)
         code = pd.Index(keys)
@@ -537,7 +555,8 @@ def targets(case: Case, cols: Columns, rows: Rows) -> None:
         return
     scope_of_muni, names = target_scopes(case)
     required = required_reduction(case, scope_of_muni, len(names))
-    r, c, v = _measure_triplets(cols, abatement(case), scope_of_muni[case.measures["m"].to_numpy()])
+    joint = len(names) == 1 and (scope_of_muni == 0).all()
+    r, c, v = _measure_triplets(cols, abatement(case), None if joint else scope_of_muni[case.measures["m"].to_numpy()])
     rows.add(f"target_{case.settings.target.scope}", names, r, c, v, required, INF)
 
 
@@ -782,30 +801,32 @@ def cumulative_abatement_vector(case: Case, cols: Columns) -> np.ndarray:
 
 def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray) -> tuple[np.ndarray, int]:
     """The objective of SPEC 4.4 as a vector over columns, and its sense (+1 min, -1 max)."""
-    vector = np.zeros(cols.count)
     admin = case.programmes["admin_cost_eur"].to_numpy()
     settings = case.settings
+    admin_share = 0.0  # programme admin costs in the objective, per euro
     if name == "max_abatement":
         coef, sense = abatement(case), -1
     elif name == "min_investment":
-        coef, sense = investment(case, discount), 1
-        np.add.at(vector, cols.z, admin)
+        coef, sense, admin_share = investment(case, discount), 1, 1.0
     elif name == "min_net_cost":
         coef, sense = net_cost(case, discount), 1
-        np.add.at(vector, cols.z, crf(settings.economics.discount_rate, settings.economics.horizon_years) * admin)
+        admin_share = crf(settings.economics.discount_rate, settings.economics.horizon_years)
     elif name == "max_weighted_benefit":
         omega = case.municipalities["income_index"].to_numpy() ** (-settings.weights.equity_elasticity)
         weight = omega[case.measures["m"].to_numpy()] * (1 + settings.weights.vulnerable_bonus * case.measures["v"].to_numpy())
         coef, sense = benefit(case).scaled(weight), -1
     elif name == "maxmin_t":
+        vector = np.zeros(cols.count)
         vector[cols.t] = 1.0
         return vector, -1
     elif name == "max_cumulative_abatement" and settings.periods is not None:
         return cumulative_abatement_vector(case, cols), -1
     else:
         raise CaseError([Problem("case.yaml", None, "objective", f"{name} needs `periods` (multi-year plans)", name)])
-    _, c, v = _measure_triplets(cols, coef)
-    return vector + np.bincount(c, v, minlength=cols.count), sense
+    vector = _measure_vector(cols, coef)
+    if admin_share:
+        vector[cols.z] += admin_share * admin
+    return vector, sense
 
 
 def build(case: Case, objective: str | None = None) -> Formulation:
