@@ -80,7 +80,15 @@ def run_one(case_dir: Path, time_limit: float) -> dict:
     return {
         **timings, **full, "status": result.status.value, "gap": result.mip_gap, "objective": result.objective_value,
         "core_variables": core, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "trajectory": _thinned([(seconds, gap) for seconds, _, _, gap in result.trajectory]),
     }
+
+
+def _thinned(points: list, keep: int = 5) -> list:
+    """At most `keep` points of a gap trajectory, the first and the last among them."""
+    if len(points) <= keep:
+        return points
+    return [points[round(i * (len(points) - 1) / (keep - 1))] for i in range(keep)]
 
 
 def _floor(form) -> float:
@@ -114,25 +122,28 @@ def _case(root: Path, municipalities: int, measures: int, variant: str) -> Path:
 
 def _table(rows: list[dict]) -> str:
     head = ("| municipalities x measures | variant | variables | constraints | load+validate s | build s | "
-            "hand-over s | floor s | build+hand-over / floor | Pyomo build s | solved model | HiGHS solve s | verify s | write s | peak RSS GiB | status | gap |")
+            "hand-over s | floor s | build+hand-over / floor | Pyomo build s | solved model | HiGHS solve s | verify s | write s | peak RSS GiB | status | gap | "
+            "HiGHS gap trajectory (s: gap) |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | | | | | | | | | | | | | | {r['error']} | |")
+            lines.append(f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | | | | | | | | | | | | | | {r['error']} | | |")
             continue
         ratio = (r["build_s"] + r["handover_s"]) / r["floor_s"]
         if r["status"] == "no_solution":
             lines.append(f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | {r['variables']:,} | {r['constraints']:,} | "
                          f"{r['load_validate_s']:.2f} | {r['build_s']:.2f} | {r['handover_s']:.2f} | {r['floor_s']:.2f} | {ratio:.2f} | | | | | | "
-                         f"{r['peak_rss_gib']:.2f} | no solution: {r['note']} | |")
+                         f"{r['peak_rss_gib']:.2f} | no solution: {r['note']} | | |")
             continue
         gap = "" if r["gap"] is None else f"{r['gap']:.1e}"
         pyomo = f"{r['pyomo_build_s']:.2f}" if "pyomo_build_s" in r else "-"
         solved = f"core, {r['core_variables']:,} variables" if r.get("core_variables") else "full"
+        trajectory = ", ".join(f"{seconds:.0f}: {gap:.1e}" for seconds, gap in r.get("trajectory", []))
         lines.append(
             f"| {r['municipalities']:,} x {r['measures']} | {r['variant']} | {r['variables']:,} | {r['constraints']:,} | "
             f"{r['load_validate_s']:.2f} | {r['build_s']:.2f} | {r['handover_s']:.2f} | {r['floor_s']:.2f} | {ratio:.2f} | {pyomo} | "
-            f"{solved} | {r['solve_s']:.1f} | {r['verify_s']:.2f} | {r['write_s']:.2f} | {r['peak_rss_gib']:.2f} | {r['status']} | {gap} |")
+            f"{solved} | {r['solve_s']:.1f} | {r['verify_s']:.2f} | {r['write_s']:.2f} | {r['peak_rss_gib']:.2f} | {r['status']} | {gap} | "
+            f"{trajectory} |")
     return "\n".join(lines)
 
 

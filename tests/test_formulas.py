@@ -6,6 +6,7 @@ import pytest
 
 from measureopt.formulation import crf
 from measureopt.verify import population_gini
+from tests.conftest import CASES
 
 
 def test_crf_hand_values():
@@ -31,3 +32,25 @@ def test_gini_equals_pairwise_definition():
     benefit, pop = rng.uniform(0, 10, 30), rng.uniform(1, 100, 30)
     pairs = sum(abs(pop[n] * benefit[m] - pop[m] * benefit[n]) for m in range(30) for n in range(m + 1, 30))
     assert population_gini(benefit, pop) == pytest.approx(pairs / (pop.sum() * benefit.sum()), rel=1e-12)
+
+
+def test_verify_names_every_broken_programme_rule():
+    """Hand-made portfolio of region-44 that breaks each programme rule once (SPEC 4.3)."""
+    import measureopt as mo
+    from measureopt.verify import Portfolio, verify
+
+    case = mo.load(CASES / "region-44")
+    mt, munis = case.measures, case.municipalities
+    outside = munis.index[munis["cluster"] != "monferrato"][0]
+    led = mt.index[(mt["programme"] == "LED-JP")][0]
+    led_town = mt.at[led, "municipality"]
+    units = np.zeros(len(mt))
+    selected = np.zeros(len(mt), bool)
+    through = np.zeros(len(mt))
+    units[led], selected[led], through[led] = 1.0, True, 1.0  # bought through LED-JP without taking part
+    members = frozenset({(outside, "PV-MONF"), (led_town, "PV-MONF")})  # PV-MONF does not run; no PV selected
+    problems = "\n".join(verify(case, Portfolio(units, selected, through, frozenset(), members), None).violations)
+    assert f"municipality {outside} takes part in programme PV-MONF, which does not run" in problems
+    assert f"municipality {outside} takes part in programme PV-MONF without selecting any of its measures" in problems
+    assert f"municipality {outside} takes part in programme PV-MONF of another cluster" in problems
+    assert f"measure {mt.at[led, 'measure']}: bought through a programme its municipality does not take part in" in problems

@@ -116,17 +116,20 @@ def verify(case: Case, portfolio: Portfolio, maxmin_floor: float | None = None) 
         count = int((member_prog == p).sum())
         if count < prog.at[p, "min_members"]:
             problems.append(f"programme {p} runs with {count} members, fewer than min_members {prog.at[p, 'min_members']:g}")
-    for m, p in portfolio.members:
-        if p not in portfolio.running:
+    members = pd.MultiIndex.from_tuples(sorted(portfolio.members), names=["municipality", "programme"]) \
+        if portfolio.members else pd.MultiIndex.from_arrays([[], []], names=["municipality", "programme"])
+    selected_in = pd.MultiIndex.from_frame(mt.loc[(y > 0.5) & mt["programme"].notna(), ["municipality", "programme"]])
+    member_cluster = prog["cluster"].reindex(members.get_level_values("programme")).to_numpy(dtype=object)
+    home_cluster = munis["cluster"].reindex(members.get_level_values("municipality")).to_numpy(dtype=object)
+    for (m, p), runs, buys, elsewhere in zip(members, members.get_level_values("programme").isin(list(portfolio.running)),
+                                             members.isin(selected_in), pd.notna(member_cluster) & (home_cluster != member_cluster)):
+        if not runs:
             problems.append(f"municipality {m} takes part in programme {p}, which does not run")
-        mine = (mt["municipality"] == m) & (mt["programme"] == p)
-        if not (y[mine] > 0.5).any():
+        if not buys:
             problems.append(f"municipality {m} takes part in programme {p} without selecting any of its measures")
-        cluster = prog.at[p, "cluster"]
-        if pd.notna(cluster) and munis.at[m, "cluster"] != cluster:
+        if elsewhere:
             problems.append(f"municipality {m} takes part in programme {p} of another cluster")
-    pair = list(zip(mt["municipality"], mt["programme"]))
-    allowed = pd.Series([pp in portfolio.members for pp in pair], index=mt.index)
+    allowed = pd.Series(pd.MultiIndex.from_frame(mt[["municipality", "programme"]]).isin(members), index=mt.index)
     report((w > _tol()) & ~allowed, "bought through a programme its municipality does not take part in")
     report(w > u + _tol() * upper, "more units through the programme than selected")
     discount = mt["programme"].map(prog["capex_discount"]).fillna(0.0).where(w > 0, 0.0)
