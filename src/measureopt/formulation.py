@@ -150,9 +150,12 @@ class Rows:
 
     def matrix(self, n_cols: int) -> sp.csr_matrix:
         """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them)."""
-        indptr = np.zeros(self.count + 1, np.int32)
+        indptr = np.zeros(self.count + 1, np.int64)
         np.cumsum(np.concatenate(self.counts), out=indptr[1:])
-        return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr), shape=(self.count, n_cols))
+        if max(indptr[-1], self.count, n_cols) >= 2**31:
+            raise ValueError(f"{indptr[-1]} nonzeros, {self.count} rows, {n_cols} columns: beyond HiGHS's 32-bit indices")
+        return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr.astype(np.int32)),
+                             shape=(self.count, n_cols))
 
     def labels(self) -> tuple[np.ndarray, RowKeys]:
         """Family (an object array) and key of every row."""
