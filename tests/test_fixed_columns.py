@@ -36,9 +36,11 @@ def test_a_fixed_column_moves_into_the_bounds_and_the_offset():
     assert [list(a) for a in reduction.start((np.array([1, 2]), np.array([2.0, 0.5])))] == [[1], [0.5]]
 
 
-def test_nothing_fixed_or_a_broken_row_leaves_the_model_to_highs():
+def test_nothing_or_everything_fixed_or_a_broken_row_leaves_the_model_to_highs():
     free = _arrays([-1, -1], [0, 0], [1, 1], [-INF], [1], [[1, 1]], [1, 1])
     assert without_fixed_columns(free) is None
+    all_fixed = _arrays([-1, -1], [1, 0], [1, 0], [-INF], [1], [[1, 1]], [1, 1])
+    assert without_fixed_columns(all_fixed) is None
     broken = _arrays([-1, -1], [0, 3], [1, 3], [-INF, -INF], [1, 2], [[1, 1], [0, 1]], [1, 1])  # x1 = 3 > 2 alone
     assert without_fixed_columns(broken) is None
 
@@ -67,7 +69,7 @@ def _optimum(arrays, offset=0.0):
     return None if status != solver.highspy.HighsModelStatus.kOptimal else highs.getInfo().objective_function_value
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_random_models_keep_their_optimum(seed):
     """Random small MIPs with some fixed columns: the reduction has the optimum of the full model
@@ -85,7 +87,7 @@ def test_random_models_keep_their_optimum(seed):
     reduction = without_fixed_columns(arrays)
     full = _optimum(arrays)
     if reduction is None:
-        assert not fixed.any() or full is None
+        assert not fixed.any() or fixed.all() or full is None
         return
     reduced = _optimum(reduction.arrays, reduction.offset)
     assert (full is None) == (reduced is None)

@@ -322,11 +322,11 @@ def without_fixed_columns(arrays: tuple) -> Reduction | None:
     """The model of `model_arrays` with its fixed columns (lower = upper) moved into the row bounds
     and the objective offset, and the rows left without a free column dropped: the reduction HiGHS's
     presolve would make first, for models too large for its presolve (committed measures, the
-    core's measures taken for sure). None when nothing is fixed, or when a dropped row would be
-    broken by the fixed values (HiGHS then sees the whole model and explains the infeasibility)."""
+    core's measures taken for sure). None when nothing is fixed or everything is, or when a dropped
+    row would be broken by the fixed values (HiGHS then sees the whole model and explains it)."""
     cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = arrays
     fixed = col_lower == col_upper
-    if not fixed.any():
+    if not fixed.any() or fixed.all():
         return None
     fixed_x = np.where(fixed, col_lower, 0.0)
     row_of = np.repeat(np.arange(len(row_lower)), np.diff(start))
