@@ -92,3 +92,16 @@ def test_the_watchdog_is_a_time_limit_not_a_ctrl_c(tmp_path, monkeypatch):
         assert "no solution" in str(error)
     else:
         assert result.status.value == "time_limit"
+
+
+def test_a_pick_is_sure_only_once_its_prerequisites_are():
+    import numpy as np
+    import pandas as pd
+
+    from measureopt.relaxation import _sure
+
+    mt = pd.DataFrame({"measure": ["A", "B", "C", "D", "E"], "requires": [None, "A", "B", "X", "D"]})
+    settled = np.array([True, True, True, False, True])  # D is not settled: E, which needs it, is not sure
+    assert list(_sure(mt, settled, np.zeros(5, bool))) == [True, True, True, False, False]
+    committed = np.array([False, False, False, True, False])  # ... unless D is committed
+    assert list(_sure(mt, settled, committed)) == [True, True, True, False, True]

@@ -52,9 +52,14 @@ def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
     return np.where(chosen, units, 0.0), chosen
 
 
+def prerequisite_positions(mt: pd.DataFrame) -> np.ndarray:
+    """The position of each measure's prerequisite in the measure table, -1 when it has none."""
+    return pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+
+
 def with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
     """`forced` measures and, transitively, the measures they require."""
-    required = pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+    required = prerequisite_positions(mt)
     closure = forced.copy()
     frontier = forced & (required >= 0)
     while frontier.any():

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .case import Case
 from .formulation import programme_discount, programme_eligible
-from .heuristics import with_prerequisites
+from .heuristics import prerequisite_positions, with_prerequisites
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
 CORE_BAND = 0.1
@@ -103,8 +103,9 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
     that rate is within the band around the marginal rate: a pick that is nearly not worth its
     cost, a dearer alternative nearly worth the upgrade, a cheaper one nearly worth the saving.
     The band narrows so that at most about CORE_MAX_FREE candidates are free. A pick with no free
-    rival in its group and no prerequisite is taken for sure (made committed); every other
-    candidate is left out. Committed measures and the prerequisites of kept measures always stay.
+    rival in its group is taken for sure (made committed) once its prerequisite, if any, is
+    committed or sure; other picks stay free, every other candidate is left out. Committed
+    measures and the prerequisites of kept measures always stay.
     """
     mt = case.measures
     status = mt["status"].to_numpy()
@@ -135,7 +136,7 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
 
 def _sure(mt: pd.DataFrame, settled_alone: np.ndarray, committed: np.ndarray) -> np.ndarray:
     """The measures of `settled_alone` whose chain of prerequisites is committed or sure too."""
-    required = pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+    required = prerequisite_positions(mt)
     sure = settled_alone & (required < 0)
     while True:
         grown = sure | (settled_alone & (required >= 0) & (committed | sure)[required])
