@@ -3,8 +3,10 @@
 Points are the product of the ranges (the first range outermost), each solved as `solve` would
 solve the case with that point's `--set` overrides, as tasks of the parallel runner. Re-use: a
 worker reads and validates the case's tables once and keeps them; each point only layers its
-settings again (the tables of a case cannot depend on a numeric setting). A point that fails is
-a row with its status (infeasible, time_limit, ...) and the sweep goes on.
+settings again (the tables of a case cannot depend on a numeric setting). Points run in chains
+of CHAIN_POINTS consecutive points on one HiGHS model, each from the previous portfolio
+(`solve_chain`). A point that fails is a row with its status (infeasible, time_limit, ...) and
+the sweep goes on.
 """
 from __future__ import annotations
 
