@@ -228,11 +228,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"{municipalities:>6} x {args.measures} {variant:8s} {time.perf_counter() - started:8.1f} s  "
                   f"{row.get('status', row.get('error'))}", flush=True)
+            if not args.smoke:  # kept as they finish: a long run stopped by hand loses no row
+                (HERE / "out").mkdir(exist_ok=True)
+                (HERE / "out" / "results.json").write_text(json.dumps(rows, indent=2))
     failed = [r for r in rows if "error" in r]
     print(_table(rows))
     if not args.smoke:
-        (HERE / "out").mkdir(exist_ok=True)
-        (HERE / "out" / "results.json").write_text(json.dumps(rows, indent=2))
         _record(rows, HERE / "README.md")
         _chart(rows, HERE / "scaling.png")
     if failed:

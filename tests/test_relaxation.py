@@ -105,3 +105,22 @@ def test_a_pick_is_sure_only_once_its_prerequisites_are():
     assert list(_sure(mt, settled, np.zeros(5, bool))) == [True, True, True, False, False]
     committed = np.array([False, False, False, True, False])  # ... unless D is committed
     assert list(_sure(mt, settled, committed)) == [True, True, True, False, True]
+
+
+def test_no_time_left_after_the_core_is_a_time_limit_not_a_late_full_solve(tmp_path, monkeypatch):
+    """If the core used up solver.time_limit_s without a portfolio, the run stops there (exit 4)
+    instead of starting the whole model, which HiGHS cannot always stop in time at national size."""
+    import time
+
+    from measureopt.errors import SolverError
+
+    case = mo.load(generate_case(tmp_path / "g", 20, 30, seed=4), overrides={"solver": {"time_limit_s": 1}})
+
+    def slow_infeasible_core(*args):
+        time.sleep(1.1)
+        return None, None
+
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "_core_solution", slow_infeasible_core)
+    with pytest.raises(SolverError, match="time limit reached on the core"):
+        mo.solve(case)

@@ -285,7 +285,11 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
         if certified is not None:
             return certified
         start = core_start or start
-        options = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+        remaining = options.time_limit_s - (time.perf_counter() - clock)
+        if remaining < 1.0:  # the whole model would only start after the time limit, and run on
+            raise SolverError("time limit reached on the core of the case (relaxation.py) before a portfolio meeting every "
+                              "rule was found; try a longer solver.time_limit_s")
+        options = replace(options, time_limit_s=remaining)
     started = time.perf_counter()
     form = build(case)
     build_seconds = time.perf_counter() - started
