@@ -206,10 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve [600; 30 with --smoke]")
     parser.add_argument("--cases", type=Path, default=HERE / "out" / "cases", help="where generated cases are kept")
+    parser.add_argument("--record", action="store_true",
+                        help="only write the table and chart again from benchmarks/out/results.json (the rows of the last run)")
     parser.add_argument("--child", dest="case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
         return _child(args)
+    if args.record:
+        rows = json.loads((HERE / "out" / "results.json").read_text())
+        _record(rows, HERE / "README.md")
+        _chart(rows, HERE / "scaling.png")
+        return 0
     if args.time_limit is None:
         args.time_limit = 30.0 if args.smoke else 600.0
     sizes = SMOKE_SIZES if args.smoke else tuple(int(s) for s in args.sizes.split(",")) if args.sizes else FULL_SIZES
