@@ -315,3 +315,17 @@ def test_allocate_errors_map_to_exit_codes(tmp_path):
 def test_sampled_prefixes_are_the_coalitions_needed():
     orders = sample_orders(list("abcd"), 5, seed=0)
     assert all(frozenset(o[:2]) in prefixes(orders) for o in orders)
+
+
+@pytest.mark.parametrize("stored", ['{"A": {"investment_eur": 1.0, "status": "optimal"}}', "not json", '[{"members": ["A"]}]'])
+def test_a_cache_from_another_version_is_solved_again(tmp_path, stored):
+    """A cache file this version cannot read (an older format, a broken file) is ignored, not a crash."""
+    from measureopt.coalitions import case_hash
+
+    case = mo.load(write_three_towns(tmp_path / "towns"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / f"{case_hash(case)}.json").write_text(stored)
+    costs = CoalitionCosts(case, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert len(costs.results) == 1  # the empty coalition only
+    result = allocate(case, "shapley", players="clusters", costs=costs)
+    assert result.summary["joint_cost_eur"] == pytest.approx(16000)

@@ -100,7 +100,7 @@ def test_a_pick_is_sure_only_once_its_prerequisites_are():
 
     from measureopt.relaxation import _sure
 
-    mt = pd.DataFrame({"measure": ["A", "B", "C", "D", "E"], "requires": [None, "A", "B", "X", "D"]})
+    mt = pd.DataFrame({"measure": ["A", "B", "C", "D", "E"], "requires": [None, "A", "B", None, "D"]})
     settled = np.array([True, True, True, False, True])  # D is not settled: E, which needs it, is not sure
     assert list(_sure(mt, settled, np.zeros(5, bool))) == [True, True, True, False, False]
     committed = np.array([False, False, False, True, False])  # ... unless D is committed

@@ -118,6 +118,22 @@ def _label(coalition: Coalition) -> str:
     return "+".join(sorted(coalition))
 
 
+def _cached(path: Path) -> dict[Coalition, CoalitionCost]:
+    """The coalition costs stored at `path`; none when the file is missing or not in this version's
+    format (an older measureopt's cache is solved again, then overwritten)."""
+    if not path.exists():
+        return {}
+    try:
+        found = {}
+        for data in json.loads(path.read_text(encoding="utf-8")):
+            members = frozenset(data.pop("members"))
+            data["investment_eur"] = math.inf if data["investment_eur"] is None else data["investment_eur"]
+            found[members] = CoalitionCost(**data)
+        return found
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 class CoalitionCosts(Mapping):
     """c(S) for coalitions of municipalities: solved in batches through the runner, each at most once.
 
@@ -135,11 +151,7 @@ class CoalitionCosts(Mapping):
         self.cache_file = None
         if cache_dir is not None:
             self.cache_file = Path(cache_dir) / f"{case_hash(case)}.json"
-            if self.cache_file.exists():
-                for data in json.loads(self.cache_file.read_text(encoding="utf-8")):
-                    members = frozenset(data.pop("members"))
-                    data["investment_eur"] = math.inf if data["investment_eur"] is None else data["investment_eur"]
-                    self.results[members] = CoalitionCost(**data)
+            self.results.update(_cached(self.cache_file))
 
     def solve(self, coalitions: Iterable[Coalition], label: str = "coalitions") -> None:
         """Compute c(S) for every coalition not known yet (one runner batch)."""

@@ -242,12 +242,13 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
                         build_seconds, options.time_limit_s, size, []), None
     part = portfolio_from(form, result.x)
-    units, selected, through = (np.zeros(len(case.measures)) for _ in range(3))
+    units, through = np.zeros(len(case.measures)), np.zeros(len(case.measures))
+    selected = np.zeros(len(case.measures), bool)
     units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
-    portfolio = Portfolio(units, selected.astype(bool), through, part.running, part.members)
+    portfolio = Portfolio(units, selected, through, part.running, part.members)
     verified = _verified(case, portfolio, None)
     if _gap(relaxation.bound, verified.annual_abatement_t) > options.mip_gap and result.status != Status.TIME_LIMIT:
-        return None, (units, selected.astype(bool))
+        return None, (units, selected)
     binding = binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified)
     where = f"the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py)"
     return _bounded(case, relaxation, options, portfolio, verified, where, build_seconds, result.seconds, size,

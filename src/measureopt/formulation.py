@@ -326,10 +326,9 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     return codes, list(uniques)
 
 
-def _required(case: Case) -> tuple[np.ndarray, np.ndarray]:
+def required_positions(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Measures with a prerequisite, and the position of the measure each requires (validated to
     exist): looked up among the measures that are required at all, a small index."""
-    m = case.measures
     j = np.flatnonzero(m["requires"].notna().to_numpy())
     required = m["requires"].to_numpy()[j]
     candidates = np.flatnonzero(m["measure"].isin(required).to_numpy())
@@ -497,7 +496,7 @@ def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
     """y_j <= y_requires(j)."""
     m = case.measures
-    j, req = _required(case)
+    j, req = required_positions(m)
     rows.add_per_row("requires", IdsAt(m["measure"].to_numpy(), j), [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
 
 
@@ -724,7 +723,7 @@ def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
     if n_years == 1:
         return
     m = case.measures
-    j, req = _required(case)
+    j, req = required_positions(m)
     if len(j) == 0:
         return
     year_of_row, upto = np.nonzero(np.tril(np.ones((n_years - 1, n_years), bool)))  # pairs s <= t < last

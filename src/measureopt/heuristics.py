@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .case import Case
-from .formulation import crf
+from .formulation import crf, required_positions
 
 
 def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +53,12 @@ def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prerequisite_positions(mt: pd.DataFrame) -> np.ndarray:
-    """The position of each measure's prerequisite in the measure table, -1 when it has none."""
-    return pd.Index(mt["measure"]).get_indexer(mt["requires"].fillna(""))
+    """The position of each measure's prerequisite in a validated measure table (every prerequisite
+    is in it), -1 when it has none."""
+    positions = np.full(len(mt), -1)
+    j, required = required_positions(mt)
+    positions[j] = required
+    return positions
 
 
 def with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:

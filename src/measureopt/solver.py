@@ -365,9 +365,10 @@ class Reuse:
         """The kept model edited into `arrays` (in `pass_arrays` order), or a new one."""
         old, self.arrays = self.arrays, arrays
         cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = arrays
-        if (old is None or len(cost) != len(old[0]) or len(row_lower) != len(old[3]) or not np.array_equal(start, old[5])
-                or not np.array_equal(index, old[6]) or not np.array_equal(integrality, old[8])
-                or np.count_nonzero(value != old[7]) > REUSE_MAX_CHANGED_SHARE * len(value)):
+        same_pattern = (old is not None and np.array_equal(start, old[5]) and np.array_equal(index, old[6])
+                        and np.array_equal(integrality, old[8]))  # rows, matrix positions, columns
+        entries = np.flatnonzero(value != old[7]) if same_pattern else None
+        if not same_pattern or len(entries) > REUSE_MAX_CHANGED_SHARE * len(value):
             self.highs = highs_with(arrays)
             return self.highs
         highs = self.highs
@@ -380,8 +381,7 @@ class Reuse:
         changed = np.flatnonzero((row_lower != old[3]) | (row_upper != old[4])).astype(np.int32)
         if changed.size:
             highs.changeRowsBounds(changed.size, changed, row_lower[changed].astype(np.float64), row_upper[changed].astype(np.float64))
-        rows = np.searchsorted(start, np.flatnonzero(value != old[7]), side="right") - 1
-        for row, entry in zip(rows, np.flatnonzero(value != old[7])):
+        for row, entry in zip(np.searchsorted(start, entries, side="right") - 1, entries):
             highs.changeCoeff(int(row), int(index[entry]), float(value[entry]))
         self.updates += 1
         return highs

@@ -116,8 +116,7 @@ def verify(case: Case, portfolio: Portfolio, maxmin_floor: float | None = None) 
         count = int((member_prog == p).sum())
         if count < prog.at[p, "min_members"]:
             problems.append(f"programme {p} runs with {count} members, fewer than min_members {prog.at[p, 'min_members']:g}")
-    members = pd.MultiIndex.from_tuples(sorted(portfolio.members), names=["municipality", "programme"]) \
-        if portfolio.members else pd.MultiIndex.from_arrays([[], []], names=["municipality", "programme"])
+    members = pd.MultiIndex.from_tuples(sorted(portfolio.members), names=["municipality", "programme"])
     selected_in = pd.MultiIndex.from_frame(mt.loc[(y > 0.5) & mt["programme"].notna(), ["municipality", "programme"]])
     member_cluster = prog["cluster"].reindex(members.get_level_values("programme")).to_numpy(dtype=object)
     home_cluster = munis["cluster"].reindex(members.get_level_values("municipality")).to_numpy(dtype=object)
