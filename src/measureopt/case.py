@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,50 @@ class Case:
     @property
     def name(self) -> str:
         return self.settings.name
+
+    @cached_property
+    def links(self) -> Links:
+        """The measures' references as positions, resolved once per case (on loading)."""
+        return measure_links(self.measures, self.programmes)
+
+
+@dataclass(frozen=True)
+class Links:
+    """What each measure refers to, as integer positions rather than ids: what the model reads."""
+
+    requires: np.ndarray  # position of the measure it requires, -1 for none
+    group: np.ndarray  # number of its group (groups numbered in order of first appearance), -1 for none
+    group_ids: np.ndarray  # the group ids by number
+    programme: np.ndarray  # position of its programme in the programme table, -1 for none
+    committed: np.ndarray  # status committed
+    excluded: np.ndarray  # status excluded
+
+
+def required_positions(mt: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Measures with a prerequisite, and the position of the measure each requires (validated to
+    exist): looked up among the measures that are required at all, a small index."""
+    j = np.flatnonzero(mt["requires"].notna().to_numpy())
+    required = mt["requires"].to_numpy()[j]
+    candidates = np.flatnonzero(mt["measure"].isin(required).to_numpy())
+    return j, candidates[pd.Index(mt["measure"].to_numpy()[candidates]).get_indexer(required)]
+
+
+def measure_links(mt: pd.DataFrame, programmes: pd.DataFrame) -> Links:
+    """The `Links` of a validated measure table (every id it names exists)."""
+    requires = np.full(len(mt), -1, dtype=np.int64)
+    j, required = required_positions(mt)
+    requires[j] = required
+    group = np.full(len(mt), -1, dtype=np.int64)
+    grouped = np.flatnonzero(mt["group"].notna().to_numpy())
+    group[grouped], group_ids = pd.factorize(mt["group"].to_numpy()[grouped])
+    programme = np.full(len(mt), -1, dtype=np.int64)
+    joined = np.flatnonzero(mt["programme"].notna().to_numpy())
+    programme[joined] = programmes.index.get_indexer(mt["programme"].to_numpy()[joined])
+    status = mt["status"].to_numpy()
+    special = np.flatnonzero(status != "candidate")
+    committed, excluded = np.zeros(len(mt), bool), np.zeros(len(mt), bool)
+    committed[special], excluded[special] = status[special] == "committed", status[special] == "excluded"
+    return Links(requires, group, np.asarray(group_ids, dtype=object), programme, committed, excluded)
 
 
 class _Collector:
@@ -463,7 +508,7 @@ def load_case(
         problems = [replace(p, file=workbook_label(directory)) if p.file == "case.yaml" else p for p in problems]
     if problems:
         raise CaseError(_in_order(problems))
-    return replace(_assemble(directory, settings, source, munis, measures, programmes), scenario=scenario)
+    return _assemble(directory, settings, source, munis, measures, programmes, scenario)
 
 
 def _in_order(problems: list[Problem]) -> list[Problem]:
@@ -472,7 +517,7 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (files.index(p.file), p.line if p.line is not None else -1))
 
 
-def _assemble(directory, settings, source, munis, measures, programmes) -> Case:
+def _assemble(directory, settings, source, munis, measures, programmes, scenario) -> Case:
     """Typed tables joined into the immutable case (positions, filled vulnerable shares)."""
     munis = munis.set_index("municipality", drop=False)
     munis.index.name = None
@@ -490,7 +535,9 @@ def _assemble(directory, settings, source, munis, measures, programmes) -> Case:
         for column in frame.columns:  # text as Python objects: the model build reads them as numpy arrays
             if pd.api.types.is_string_dtype(frame[column].dtype) and frame[column].dtype != object:
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return Case(directory, settings, munis, measures, programmes, source, tuple(warnings))
+    case = Case(directory, settings, munis, measures, programmes, source, tuple(warnings), scenario)
+    case.links  # resolved here, with the tables, rather than in every model build
+    return case
 
 
 def _warnings(measures: pd.DataFrame) -> list[str]:

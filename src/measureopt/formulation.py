@@ -326,15 +326,6 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     return codes, list(uniques)
 
 
-def required_positions(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Measures with a prerequisite, and the position of the measure each requires (validated to
-    exist): looked up among the measures that are required at all, a small index."""
-    j = np.flatnonzero(m["requires"].notna().to_numpy())
-    required = m["requires"].to_numpy()[j]
-    candidates = np.flatnonzero(m["measure"].isin(required).to_numpy())
-    return j, candidates[pd.Index(m["measure"].to_numpy()[candidates]).get_indexer(required)]
-
-
 # --- derived per-measure quantities (SPEC 4.2) ------------------------------------------------
 
 def investment(case: Case, discount: np.ndarray) -> Coefficients:
@@ -368,19 +359,10 @@ def benefit(case: Case) -> Coefficients:
     return Coefficients(per_unit, fixed, np.zeros(len(m)))
 
 
-def programme_of(case: Case) -> np.ndarray:
-    """Position of every measure's programme in `case.programmes`, -1 for none (validated to exist)."""
-    programme = case.measures["programme"]
-    has = np.flatnonzero(programme.notna().to_numpy())
-    position = np.full(len(programme), -1, dtype=np.int64)
-    position[has] = case.programmes.index.get_indexer(programme.to_numpy()[has])
-    return position
-
-
 def programme_discount(case: Case, eligible: np.ndarray, programme: np.ndarray | None = None) -> np.ndarray:
     """d_P(j) for measures that can be bought through their programme, else 0 (`programme`:
-    `programme_of(case)`, computed when not given)."""
-    programme = programme_of(case) if programme is None else programme
+    `case.links.programme` when not given)."""
+    programme = case.links.programme if programme is None else programme
     discount = np.zeros(len(eligible))
     discount[eligible] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[programme[eligible]])
     return discount
@@ -388,7 +370,7 @@ def programme_discount(case: Case, eligible: np.ndarray, programme: np.ndarray |
 
 def programme_eligible(case: Case, programme: np.ndarray | None = None) -> np.ndarray:
     """Measures whose programme exists and admits their municipality (programme cluster)."""
-    programme = programme_of(case) if programme is None else programme
+    programme = case.links.programme if programme is None else programme
     j = np.flatnonzero(programme >= 0)
     prog_cluster = case.programmes["cluster"].to_numpy(dtype=object)[programme[j]]
     muni_cluster = case.municipalities["cluster"].to_numpy(dtype=object)[case.measures["m"].to_numpy()[j]]
@@ -408,15 +390,6 @@ def _member_pairs(case: Case, eligible: np.ndarray, programme: np.ndarray) -> tu
 
 # --- variables (SPEC 4.1) ---------------------------------------------------------------------
 
-def _committed_and_excluded(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    """Committed and excluded measures (statuses compared only where not the usual `candidate`)."""
-    statuses = case.measures["status"].to_numpy()
-    special = np.flatnonzero(statuses != "candidate")
-    committed, excluded = np.zeros(len(statuses), bool), np.zeros(len(statuses), bool)
-    committed[special], excluded[special] = statuses[special] == "committed", statuses[special] == "excluded"
-    return committed, excluded
-
-
 def add_measure_columns(case: Case, cols: Columns) -> None:
     """u_j in [0, U_j] (integer where `integer`), y_j in {0,1}; committed u_j = U_j, excluded u_j = 0.
 
@@ -425,7 +398,7 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     m = case.measures
     upper = m["max_units"].to_numpy()
     integer = m["integer"].to_numpy(dtype=bool)
-    committed, excluded = _committed_and_excluded(case)
+    committed, excluded = case.links.committed, case.links.excluded
     lower = np.where(committed, upper, 0.0)
     cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
     own = ~(integer & (upper == 1))
@@ -485,18 +458,19 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray,
 
 def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
     """sum over a group's measures of y_j <= 1."""
-    codes, groups = _codes(case.measures["group"])
+    codes, groups = case.links.group, case.links.group_ids
     size = np.bincount(codes[codes >= 0], minlength=len(groups))
     member = (codes >= 0) & (np.r_[size, 0][codes] > 1)
     renumber = np.cumsum(size > 1) - 1
-    keys = np.array(groups, dtype=object)[size > 1]
+    keys = groups[size > 1]
     rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(member.sum()), -INF, 1.0)
 
 
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
     """y_j <= y_requires(j)."""
     m = case.measures
-    j, req = required_positions(m)
+    j = np.flatnonzero(case.links.requires >= 0)
+    req = case.links.requires[j]
     rows.add_per_row("requires", IdsAt(m["measure"].to_numpy(), j), [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
 
 
@@ -723,7 +697,8 @@ def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
     if n_years == 1:
         return
     m = case.measures
-    j, req = required_positions(m)
+    j = np.flatnonzero(case.links.requires >= 0)
+    req = case.links.requires[j]
     if len(j) == 0:
         return
     year_of_row, upto = np.nonzero(np.tril(np.ones((n_years - 1, n_years), bool)))  # pairs s <= t < last
@@ -835,7 +810,7 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     """The formulation of SPEC 4 for a case (one period); `objective` overrides the settings'."""
     justice = case.settings.justice
     cols, rows = Columns(), Rows()
-    programme = programme_of(case)
+    programme = case.links.programme
     eligible = programme_eligible(case, programme)
     discount = programme_discount(case, eligible, programme)
     add_measure_columns(case, cols)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .case import Case
-from .formulation import crf, required_positions
+from .case import Case, required_positions
+from .formulation import crf
 
 
 def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:

@@ -69,7 +69,8 @@ class SolverSettings:
 
 
 def row_scale(form: Formulation) -> np.ndarray:
-    """Per-row factors (powers of two, exact) that bring each row's largest coefficient near 1.
+    """Per-row factors (powers of two, exact) that bring each row's largest coefficient near 1:
+    2^-round(log2 max|a_i.|).
 
     Budget rows in EUR and target rows in t/yr differ by orders of magnitude; unscaled, HiGHS's
     absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
@@ -82,11 +83,14 @@ def row_scale(form: Formulation) -> np.ndarray:
     largest = np.ones(matrix.shape[0])
     single, pair, many = (np.flatnonzero(condition) for condition in (counts == 1, counts == 2, counts > 2))
     largest[single] = magnitude[start[single]]
-    largest[pair] = np.maximum(magnitude[start[pair]], magnitude[start[pair] + 1])
+    if len(pair):
+        largest[pair] = np.maximum(magnitude[:-1], magnitude[1:])[start[pair]]
     bounds = np.column_stack([start[many], start[many] + counts[many]]).ravel()  # [first, end) of each row
     largest[many] = np.maximum.reduceat(magnitude, bounds[:-1] if len(bounds) and bounds[-1] == len(magnitude) else bounds)[::2]
     largest[largest == 0] = 1.0
-    return np.ldexp(1.0, -np.round(np.log2(largest)).astype(np.int64))
+    mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
+    exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
+    return ((1023 - np.clip(exponent, -1023, 1022).astype(np.int64)) << 52).view(np.float64)  # 2^-exponent, bit by bit
 
 
 #: Smallest |coefficient| HiGHS keeps (its default, 1e-9, would drop a 1-EUR cost from a row whose
