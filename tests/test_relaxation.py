@@ -118,7 +118,7 @@ def test_no_time_left_after_the_core_is_a_time_limit_not_a_late_full_solve(tmp_p
 
     def slow_infeasible_core(*args):
         time.sleep(1.1)
-        return None, None
+        return None, False
 
     monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
     monkeypatch.setattr(engine, "_core_solution", slow_infeasible_core)

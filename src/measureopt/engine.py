@@ -22,6 +22,11 @@ from .verify import Portfolio, Verified, population_gini, verify
 MAX_CUT_ROUNDS = 500
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
 CORE_MIN_MEASURES = 25_000
+#: above this many measures the whole model is never started after its core. Measured: the whole
+#: 8,000 x 50 model (400,000 measures, 780,712 columns) stopped 2.4 s after a 300 s time limit; the
+#: whole 35,000 x 50 one (1.75M measures, 3.4M columns) ran on 12+ minutes past it, HiGHS heeding
+#: neither its time limit nor the watchdog's cancel in its LP. The threshold sits between the two.
+WHOLE_MODEL_MAX_MEASURES = 500_000
 GINI_TOLERANCE = 1e-7
 SENSES = {"max_abatement": "max", "max_cumulative_abatement": "max", "min_investment": "min",
           "min_net_cost": "min", "max_weighted_benefit": "max"}
@@ -102,8 +107,10 @@ def objective_value(case: Case, name: str, v: Verified) -> float:
 
 
 def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None,
-            start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None) -> tuple[Formulation, SolveResult]:
-    """Solve; raise the typed error when there is nothing to report.
+            start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None,
+            explained: bool = True) -> tuple[Formulation, SolveResult]:
+    """Solve; raise the typed error when there is nothing to report (an infeasible model's error
+    says why unless `explained` is False: a core's infeasibility is not the case's).
 
     With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
     portfolio breaks the cap; the cuts found are kept in the returned formulation. The time limit
@@ -118,7 +125,7 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
             result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
             seconds += result.seconds
             if result.status == Status.INFEASIBLE:
-                raise InfeasibleError(explain(form, options))
+                raise InfeasibleError(explain(form, options) if explained else "the model is infeasible")
             if result.status == Status.INTERRUPTED:
                 raise KeyboardInterrupt
             if not result.status.has_solution:
@@ -215,14 +222,12 @@ def _gap(bound: float, value: float) -> float:
     return max(0.0, bound - value) / max(abs(value), 1e-12)
 
 
-def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSettings) -> tuple[Result | None, tuple | None]:
-    """max_abatement solved on the case's core (`relaxation.core_case`).
-
-    Returns the verified result when the Lagrangian bound certifies its gap within solver.mip_gap
-    (status optimal), or when the time limit stopped the core (status time_limit, with that gap;
-    if the core found nothing in time, the greedy portfolio is the incumbent); otherwise the
-    core's portfolio (units, selected over the whole case) as a start for the full model, or
-    nothing when the core is infeasible (a rule needs measures outside it).
+def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSettings) -> tuple[Result | None, bool]:
+    """max_abatement solved on the case's core (`relaxation.core_case`), and whether the time limit
+    stopped it. The result is verified, with its gap to the Lagrangian bound (status optimal when
+    within solver.mip_gap, else time_limit); None when the core is infeasible (a rule needs
+    measures outside it). If the core found nothing in time, the greedy portfolio is the
+    incumbent when it meets every rule.
     """
     started = time.perf_counter()
     core, positions = core_case(case, relaxation)
@@ -230,9 +235,9 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     build_seconds = time.perf_counter() - started
     size = form.shape
     try:
-        form, result = _solved(form, options)
+        form, result = _solved(form, options, explained=False)
     except InfeasibleError:
-        return None, None
+        return None, False
     except SolverError:  # nothing within the time limit: the full model would fare no better
         units, selected = greedy_portfolio(case)
         portfolio = Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset())
@@ -240,19 +245,17 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
         if verified.violations:
             raise
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
-                        build_seconds, options.time_limit_s, size, []), None
+                        build_seconds, options.time_limit_s, size, []), True
     part = portfolio_from(form, result.x)
     units, through = np.zeros(len(case.measures)), np.zeros(len(case.measures))
     selected = np.zeros(len(case.measures), bool)
     units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
     portfolio = Portfolio(units, selected, through, part.running, part.members)
     verified = _verified(case, portfolio, None)
-    if _gap(relaxation.bound, verified.annual_abatement_t) > options.mip_gap and result.status != Status.TIME_LIMIT:
-        return None, (units, selected)
     binding = binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified)
     where = f"the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py)"
     return _bounded(case, relaxation, options, portfolio, verified, where, build_seconds, result.seconds, size,
-                    binding, result.trajectory), None
+                    binding, result.trajectory), result.status == Status.TIME_LIMIT
 
 
 def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, portfolio: Portfolio, verified: Verified,
@@ -270,6 +273,20 @@ def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, 
     )
 
 
+def _too_large(case: Case) -> bool:
+    """Whether the whole model is too large to be stopped at the time limit (WHOLE_MODEL_MAX_MEASURES)."""
+    return len(case.measures) > WHOLE_MODEL_MAX_MEASURES
+
+
+def _too_large_message(case: Case) -> str:
+    """What was tried when neither the core nor anything smaller than the whole case gave a portfolio."""
+    return (f"no portfolio meeting every rule was found on the core of the case (relaxation.py), and the whole case "
+            f"({len(case.measures):,} measures) is above the {WHOLE_MODEL_MAX_MEASURES:,} that HiGHS can be relied on "
+            "to stop at solver.time_limit_s, so it was not started; loosen the rule the core could not meet "
+            "(justice.vulnerable_share_min, justice.gini_max, justice.population_floor or the target), "
+            "or solve the case by region (fewer municipalities per case)")
+
+
 def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, reuse: Reuse | None = None) -> Result:
     """Solve a validated case (SPEC 4) and verify the answer (SPEC 4.5).
 
@@ -278,18 +295,25 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
     between calls (`solver.Reuse`). Neither changes what is optimal, only how fast it is found.
     """
     options = solver_settings(case, verbose)
+    clock = time.perf_counter()  # the relaxation's seconds count towards the time limit
     relaxation = relax_budget(case) if len(case.measures) > CORE_MIN_MEASURES else None
     start = None if start is None else (start.units, start.selected)
     if relaxation is not None:
-        clock = time.perf_counter()
-        certified, core_start = _core_solution(case, relaxation, options)
-        if certified is not None:
-            return certified
-        start = core_start or start
+        left = max(1.0, options.time_limit_s - (time.perf_counter() - clock))
+        core, timed_out = _core_solution(case, relaxation, replace(options, time_limit_s=left))
         remaining = options.time_limit_s - (time.perf_counter() - clock)
+        if core is not None and (core.status == Status.OPTIMAL or timed_out or remaining < 1.0):
+            return core  # certified, or the whole model would fare no better in the time left
+        if core is not None and _too_large(case):
+            return replace(core, notes=[*core.notes, f"the whole case ({len(case.measures):,} measures) is above the "
+                                        f"{WHOLE_MODEL_MAX_MEASURES:,} that HiGHS can be relied on to stop in time, so "
+                                        "the core's portfolio is reported with its certified gap"])
         if remaining < 1.0:  # the whole model would only start after the time limit, and run on
             raise SolverError("time limit reached on the core of the case (relaxation.py) before a portfolio meeting every "
                               "rule was found; try a longer solver.time_limit_s")
+        if _too_large(case):
+            raise SolverError(_too_large_message(case))
+        start = (core.portfolio.units, core.portfolio.selected) if core is not None else start
         options = replace(options, time_limit_s=remaining)
     started = time.perf_counter()
     form = build(case)

@@ -1,11 +1,15 @@
 """The Lagrangian relaxation of the total budget, for max_abatement at national size.
 
 It gives two things the plain MIP cannot give in minutes at 8,000+ municipalities (SCALE-NOTES):
-a certified upper bound on the optimum, computed in milliseconds, and the *core* of the problem:
+a certified upper bound on the optimum, computed in seconds, and the *core* of the problem:
 the measures whose abatement per euro is near the budget's marginal rate. Measures far above it
 are taken for sure, measures far below it are left out, and HiGHS solves the much smaller core.
 The core's portfolio is a feasible portfolio of the whole case (it is verified as such), and the
 bound certifies how far from the optimum it can be at most.
+
+With a vulnerable-share rule, that row is relaxed too, with its own multiplier, so that measures
+are valued by abatement plus the rule's price on their vulnerable benefit: the core then holds
+the measures the rule needs, not only the cheapest abatement.
 """
 from __future__ import annotations
 
@@ -15,24 +19,35 @@ import numpy as np
 import pandas as pd
 
 from .case import Case
-from .formulation import programme_discount, programme_eligible
+from .formulation import benefit, programme_discount, programme_eligible
 from .heuristics import prerequisite_positions, with_prerequisites
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
 CORE_BAND = 0.1
 #: ... but at most about this many of them (the band narrows at national size)
 CORE_MAX_FREE = 20_000
+#: with a Gini cap or a population floor, each municipality's best measures per euro also stay
+CORE_PER_MUNICIPALITY = 5
+#: golden-section steps for the vulnerable-share multiplier ((0.618)^30 ~ 5e-7 of its range)
+VULNERABLE_STEPS = 30
+#: ... each with a coarser search of the budget multiplier ((2/3)^30 ~ 5e-6 of its range)
+LAM_STEPS_PER_MU = 30
 
 
 @dataclass(frozen=True)
 class BudgetRelaxation:
-    """The relaxation's optimum: bound >= the case's optimum; multiplier = t/yr per EUR at the margin."""
+    """The relaxation's optimum: bound >= the case's optimum; multiplier = t/yr per EUR at the margin.
+
+    `worth` is what the relaxation values a measure at: its abatement plus `vulnerable_multiplier`
+    (t/yr per unit of benefit) times its surplus over the vulnerable-share rule, both at max_units.
+    """
 
     bound: float
     multiplier: float
-    gain: np.ndarray  # abatement of each measure at max_units, t/yr
+    worth: np.ndarray  # abatement (+ priced vulnerable surplus) of each measure at max_units, t/yr
     cost: np.ndarray  # its investment at max_units, programme discounts granted, EUR
-    group_best: np.ndarray  # whether the measure is the relaxation's pick in its group at the multiplier
+    group_best: np.ndarray  # whether the measure is the relaxation's pick in its group at the multipliers
+    vulnerable_multiplier: float = 0.0
 
 
 def _choice_keys(measures: pd.DataFrame) -> pd.Series:
@@ -42,17 +57,18 @@ def _choice_keys(measures: pd.DataFrame) -> pd.Series:
 
 
 def relax_budget(case: Case) -> BudgetRelaxation | None:
-    """The Lagrangian relaxation of budget.total_eur (None unless max_abatement with a total budget,
-    one period and no maxmin).
+    """The Lagrangian relaxation of budget.total_eur, and of justice.vulnerable_share_min when
+    set (None unless max_abatement with a total budget, one period and no maxmin).
 
-    Every other coupling (targets, cluster and municipal budgets, justice rules, prerequisites,
-    programme admin costs) is dropped, which only loosens a maximisation, and programme discounts
-    are granted wherever they could apply. For a multiplier lam >= 0,
-    L(lam) = lam * total_eur + sum over committed measures of (A_j - lam * I_j)
-             + sum over groups and ungrouped measures of max(0, max_j (A_j - lam * I_j)),
-    with A_j, I_j the abatement and investment of measure j at max_units (a measure's best
-    number of units in the relaxation is 0 or max_units: its value is linear in the units).
-    Any lam gives a valid bound; L is convex in lam and is minimised by a ternary search.
+    Every other coupling (targets, cluster and municipal budgets, the Gini cap, population floors,
+    prerequisites, programme admin costs) is dropped, which only loosens a maximisation, and
+    programme discounts are granted wherever they could apply. For multipliers lam, mu >= 0,
+    L(lam, mu) = lam * total_eur + sum over committed measures of max_u (A_j - lam I_j + mu S_j)
+                 + sum over groups and ungrouped measures of max(0, max_j max_u (A_j - lam I_j + mu S_j)),
+    with A_j, I_j the abatement and investment of measure j and S_j = (v_j - share) times its
+    benefit, the vulnerable-share row's term. A selected measure's value is linear in its units,
+    so its best is at min_units or max_units. Any lam, mu give a valid bound; L is convex and is
+    minimised by a ternary search over lam inside a golden-section search over mu.
     """
     s = case.settings
     if (s.objective != "max_abatement" or s.budget is None or s.budget.total_eur is None or s.justice.maxmin
@@ -60,9 +76,16 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
         return None
     mt = case.measures
     units = mt["max_units"].to_numpy(dtype=float)
+    least = np.nan_to_num(mt["min_units"].to_numpy(dtype=float))
     discount = programme_discount(case, programme_eligible(case))
-    cost = mt["fixed_capex_eur"].to_numpy() + (1 - discount) * mt["capex_eur"].to_numpy() * units
-    gain = mt["co2_reduction_t"].to_numpy() * units
+    fixed, capex = mt["fixed_capex_eur"].to_numpy(), (1 - discount) * mt["capex_eur"].to_numpy()
+    a = mt["co2_reduction_t"].to_numpy()
+    share = s.justice.vulnerable_share_min
+    ben = benefit(case)
+    per_unit = (mt["v"].to_numpy() - share) * ben.u if share is not None else np.zeros(len(mt))
+    per_pick = (mt["v"].to_numpy() - share) * ben.y if share is not None else np.zeros(len(mt))
+    cost, gain, surplus = fixed + capex * units, a * units, per_pick + per_unit * units
+    cost_least, gain_least, surplus_least = fixed + capex * least, a * least, per_pick + per_unit * least
     status = mt["status"].to_numpy()
     committed, free = status == "committed", status == "candidate"
     codes, _ = pd.factorize(_choice_keys(mt))
@@ -71,27 +94,68 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0]) if len(order) else np.zeros(0, np.int64)
     group_of = np.full(len(mt), -1)
     group_of[order] = np.cumsum(np.r_[True, np.diff(codes[order]) != 0]) - 1 if len(order) else 0
+    # valued at min_units as well: where that can be worth more than max_units or than nothing
+    flexible = np.flatnonzero(committed | (least > 0) | (per_pick > 0) | (fixed < 0))
+    at_max = (gain[order], surplus[order], cost[order])
+    at_least = (gain_least[flexible], surplus_least[flexible], cost_least[flexible])
+    flexible_free = np.flatnonzero(np.isin(order, flexible))
+    least_of_free = np.searchsorted(flexible, order[flexible_free])
+    committed_at_max = (gain[committed], surplus[committed], cost[committed])
+    committed_in_flexible = np.searchsorted(flexible, np.flatnonzero(committed))
 
-    def best_per_group(lam: float) -> np.ndarray:
-        return np.maximum.reduceat((gain - lam * cost)[order], starts) if len(order) else np.zeros(0)
+    def lagrangian(lam: float, mu: float) -> float:
+        """L(lam, mu): each measure at its best number of units, each group at its best measure."""
+        free_values = at_max[0] + mu * at_max[1] - lam * at_max[2]
+        least_values = at_least[0] + mu * at_least[1] - lam * at_least[2]
+        free_values[flexible_free] = np.maximum(free_values[flexible_free], least_values[least_of_free])
+        fixed_values = np.maximum(committed_at_max[0] + mu * committed_at_max[1] - lam * committed_at_max[2],
+                                  least_values[committed_in_flexible])
+        best = np.maximum.reduceat(free_values, starts) if len(order) else np.zeros(0)
+        return lam * s.budget.total_eur + float(np.sum(fixed_values)) + float(np.sum(np.maximum(best, 0.0)))
 
-    def lagrangian(lam: float) -> float:
-        fixed = float(np.sum(gain[committed] - lam * cost[committed]))
-        return lam * s.budget.total_eur + fixed + float(np.sum(np.maximum(best_per_group(lam), 0.0)))
+    def best_lam(mu: float, steps: int = 60) -> float:
+        positive = cost > 0
+        worth = gain + mu * surplus
+        low, high = 0.0, float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
+        for _ in range(steps):  # (2/3)^60 ~ 3e-11 of the initial interval
+            x, y = low + (high - low) / 3, high - (high - low) / 3
+            if lagrangian(x, mu) <= lagrangian(y, mu):
+                high = y
+            else:
+                low = x
+        return min((low, high, 0.0), key=lambda lam: lagrangian(lam, mu))
 
-    positive = cost > 0
-    low, high = 0.0, float(np.max(gain[positive] / cost[positive])) if positive.any() else 0.0
-    for _ in range(60):  # (2/3)^60 ~ 3e-11 of the initial interval
-        a, b = low + (high - low) / 3, high - (high - low) / 3
-        if lagrangian(a) <= lagrangian(b):
-            high = b
-        else:
-            low = a
-    lam = min((low, high, 0.0), key=lagrangian)
-    profit = gain - lam * cost
-    best = best_per_group(lam)
+    mu = 0.0 if share is None else _vulnerable_multiplier(lambda mu: lagrangian(best_lam(mu, LAM_STEPS_PER_MU), mu),
+                                                          gain, surplus)
+    lam = best_lam(mu)
+    worth = gain + mu * surplus
+    profit = worth - lam * cost
+    best = np.maximum.reduceat(profit[order], starts) if len(order) else np.zeros(0)
     picked = free & (profit > 0) & (profit >= (best[np.maximum(group_of, 0)] if len(best) else profit))
-    return BudgetRelaxation(lagrangian(lam), lam, gain, cost, picked)
+    return BudgetRelaxation(lagrangian(lam, mu), lam, worth, cost, picked, mu)
+
+
+def _vulnerable_multiplier(dual, gain: np.ndarray, surplus: np.ndarray) -> float:
+    """The mu >= 0 minimising the convex dual(mu), by golden section over [0, the largest ratio of
+    abatement to vulnerable surplus] (beyond it the rule outweighs abatement for every measure)."""
+    deficit = surplus < 0
+    high = float(np.max(gain[deficit] / -surplus[deficit], initial=0.0))
+    if high <= 0:
+        return 0.0
+    ratio = (np.sqrt(5) - 1) / 2
+    low = 0.0
+    x, y = high - ratio * high, ratio * high
+    fx, fy = dual(x), dual(y)
+    for _ in range(VULNERABLE_STEPS):
+        if fx <= fy:
+            high, y, fy = y, x, fx
+            x = high - ratio * (high - low)
+            fx = dual(x)
+        else:
+            low, x, fx = x, y, fy
+            y = low + ratio * (high - low)
+            fy = dual(y)
+    return min((low, high, 0.0, x, y), key=dual)
 
 
 def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND) -> tuple[Case, np.ndarray]:
@@ -99,13 +163,16 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
 
     The core of a multiple-choice knapsack: each measure is compared with its group's pick in the
     relaxation (or with nothing, when the group has no pick or the measure has no group) by its
-    *incremental* abatement per euro, (A_j - A_pick) / (I_j - I_pick). A measure stays free when
+    *incremental* worth per euro, (W_j - W_pick) / (I_j - I_pick). A measure stays free when
     that rate is within the band around the marginal rate: a pick that is nearly not worth its
     cost, a dearer alternative nearly worth the upgrade, a cheaper one nearly worth the saving.
     The band narrows so that at most about CORE_MAX_FREE candidates are free. A pick with no free
     rival in its group is taken for sure (made committed) once its prerequisite, if any, is
-    committed or sure; other picks stay free, every other candidate is left out. Committed
-    measures and the prerequisites of kept measures always stay.
+    committed or sure, and if taking it cannot break a justice rule (`_safe_to_commit`); other
+    picks stay free, every other candidate is left out. With a Gini cap or a population floor,
+    each municipality's CORE_PER_MUNICIPALITY best candidates per euro stay free as well, so that
+    no municipality is left without means. Committed measures and the prerequisites of kept
+    measures always stay.
     """
     mt = case.measures
     status = mt["status"].to_numpy()
@@ -116,22 +183,49 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
     pick_of_group[codes[relaxation.group_best]] = np.flatnonzero(relaxation.group_best)
     pick = pick_of_group[codes]
     has_pick = (pick >= 0) & (pick != np.arange(len(mt)))
-    gain, cost = relaxation.gain, relaxation.cost
-    extra_gain = gain - np.where(has_pick, gain[np.maximum(pick, 0)], 0.0)
+    worth, cost = relaxation.worth, relaxation.cost
+    extra_worth = worth - np.where(has_pick, worth[np.maximum(pick, 0)], 0.0)
     extra_cost = cost - np.where(has_pick, cost[np.maximum(pick, 0)], 0.0)
-    rate = np.divide(extra_gain, extra_cost, out=np.where(extra_gain >= 0, np.inf, -np.inf), where=extra_cost != 0)
-    distance = np.abs(rate / lam - 1) if lam > 0 else np.where(extra_gain > 0, 0.0, np.inf)
+    rate = np.divide(extra_worth, extra_cost, out=np.where(extra_worth >= 0, np.inf, -np.inf), where=extra_cost != 0)
+    distance = np.abs(rate / lam - 1) if lam > 0 else np.where(extra_worth > 0, 0.0, np.inf)
     in_band = np.sort(distance[candidate])
     if len(in_band) > CORE_MAX_FREE:
         band = min(band, float(in_band[CORE_MAX_FREE]))
     free = candidate & (distance <= band)
+    justice = case.settings.justice
+    if justice.gini_max is not None or justice.population_floor is not None:
+        free |= candidate & _best_of_each_municipality(mt, worth, cost, candidate)
     rivals = np.bincount(codes[free], minlength=len(pick_of_group))[codes] - free
-    sure = _sure(mt, relaxation.group_best & ~free & (rivals == 0), status == "committed")
+    settled = relaxation.group_best & ~free & (rivals == 0) & _safe_to_commit(case)
+    sure = _sure(mt, settled, status == "committed")
     keep = with_prerequisites(mt, (status == "committed") | relaxation.group_best | free)
     positions = np.flatnonzero(keep)
     measures = mt.iloc[positions].copy()
     measures.loc[sure[positions], "status"] = "committed"
     return replace(case, measures=measures.reset_index(drop=True)), positions
+
+
+def _safe_to_commit(case: Case) -> np.ndarray:
+    """Whether taking each measure for sure can only help every justice rule: always, unless a
+    rule is not monotone in it. More benefit anywhere can break a Gini cap or another
+    municipality's population floor, and a measure whose vulnerable share is below
+    vulnerable_share_min lowers the portfolio's share."""
+    justice = case.settings.justice
+    if justice.gini_max is not None or justice.population_floor is not None:
+        return np.zeros(len(case.measures), bool)
+    if justice.vulnerable_share_min is not None:
+        return case.measures["v"].to_numpy() >= justice.vulnerable_share_min
+    return np.ones(len(case.measures), bool)
+
+
+def _best_of_each_municipality(mt: pd.DataFrame, worth: np.ndarray, cost: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """The CORE_PER_MUNICIPALITY candidates of each municipality with the highest worth per euro."""
+    rate = np.divide(worth, cost, out=np.where(worth > 0, np.inf, 0.0), where=cost > 0)
+    ranked = pd.DataFrame({"m": mt["m"].to_numpy(), "rate": rate})[candidate & (worth > 0)]
+    best = ranked.sort_values("rate", ascending=False, kind="stable").groupby("m", sort=False).head(CORE_PER_MUNICIPALITY)
+    chosen = np.zeros(len(mt), bool)
+    chosen[best.index.to_numpy()] = True
+    return chosen
 
 
 def _sure(mt: pd.DataFrame, settled_alone: np.ndarray, committed: np.ndarray) -> np.ndarray:

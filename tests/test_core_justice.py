@@ -1,0 +1,108 @@
+"""The core with justice rules: it holds the measures the rules need, it ends on time, and the
+whole model is never started when it is too large to be stopped at the time limit."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import measureopt as mo
+from benchmarks.generate import generate_case
+from measureopt import engine, formulation, relaxation
+from measureopt.errors import SolverError
+from measureopt.relaxation import core_case, relax_budget
+from measureopt.solver import Status, solve
+
+def _share(case, chosen: np.ndarray) -> float:
+    """Vulnerable share of the abatement of the measures `chosen`, at max_units (computed here)."""
+    mt = case.measures
+    benefit = (mt["co2_reduction_t"] * mt["max_units"]).to_numpy()[chosen]
+    return float(np.sum(mt["v"].to_numpy()[chosen] * benefit) / np.sum(benefit))
+
+
+def test_a_vulnerable_share_the_budget_picks_break_is_met_from_the_core(tmp_path, monkeypatch):
+    """The budget alone prices in picks below the vulnerable share; the old core took them for
+    sure and was infeasible. Priced with the rule, the core holds what it needs: the run returns
+    a verified portfolio meeting it, within solver.mip_gap of the whole model's optimum."""
+    directory = generate_case(tmp_path / "g", 20, 20, seed=3, justice={"vulnerable_share_min": 0.4})
+    case = mo.load(directory)
+    plain = relax_budget(mo.load(directory, overrides={"justice": {"vulnerable_share_min": None}}))
+    assert _share(case, plain.group_best) < 0.35
+    with monkeypatch.context() as old:  # the core as it was: budget prices, every settled pick sure
+        old.setattr(relaxation, "_safe_to_commit", lambda c: np.ones(len(c.measures), bool))
+        old_core, _ = core_case(case, plain)
+    assert solve(formulation.build(old_core), engine.solver_settings(case)).status == Status.INFEASIBLE
+
+    priced = relax_budget(case)
+    assert priced.vulnerable_multiplier > 0
+    assert _share(case, priced.group_best) == pytest.approx(0.4, abs=0.03)  # the rule's price moves the picks to it
+    core, _ = core_case(case, priced)
+    sure = (core.measures["status"] == "committed").to_numpy()
+    assert sure.any() and (core.measures["v"].to_numpy()[sure] >= 0.4).all()
+
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", 0)  # the core's answer, never the whole model's
+    result = mo.solve(case)
+    verified = result.verified
+    assert not verified.violations and "core" in " ".join(result.notes)
+    assert verified.vulnerable_benefit >= 0.4 * verified.benefit * (1 - 1e-9)
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 10**9)
+    whole = mo.solve(case)
+    gap = case.settings.solver.mip_gap
+    assert whole.objective_value * (1 - gap) <= result.objective_value <= whole.objective_value * (1 + 1e-6)
+    assert result.dual_bound >= whole.objective_value * (1 - 1e-9)  # the bound with the rule's multiplier is valid
+    assert result.dual_bound < plain.bound  # ... and tighter than the budget's alone
+
+
+def test_without_justice_rules_the_relaxation_and_core_are_the_budgets_alone(tmp_path):
+    """A vulnerable share the budget's picks already meet prices nothing: the same multiplier,
+    bound, picks and core (sure picks included) as with no rule at all."""
+    directory = generate_case(tmp_path / "g", 30, 20, seed=1)
+    base = mo.load(directory)
+    relaxed = relax_budget(base)
+    lenient = mo.load(directory, overrides={"justice": {"vulnerable_share_min": 0.0}})
+    priced = relax_budget(lenient)
+    assert relaxed.vulnerable_multiplier == 0.0 and priced.vulnerable_multiplier == 0.0
+    assert priced.bound == relaxed.bound and priced.multiplier == relaxed.multiplier
+    assert (priced.group_best == relaxed.group_best).all()
+    core, positions = core_case(base, relaxed)
+    same, same_positions = core_case(lenient, priced)
+    assert (positions == same_positions).all()
+    assert (core.measures["status"] == same.measures["status"]).all()
+    assert (core.measures["status"] == "committed").any()  # picks are taken for sure without justice rules
+    assert core.settings == base.settings
+
+
+def test_under_a_gini_cap_nothing_is_sure_and_every_municipality_keeps_its_best_measures(tmp_path):
+    """More benefit anywhere can break a Gini cap, so no pick is taken for sure; and each
+    municipality keeps its CORE_PER_MUNICIPALITY best candidates per euro (ranked here again)."""
+    from measureopt.relaxation import CORE_PER_MUNICIPALITY
+
+    directory = generate_case(tmp_path / "g", 70, 8, seed=0, justice={"vulnerable_share_min": 0.3, "gini_max": 0.4})
+    case = mo.load(directory)
+    relaxation = relax_budget(case)
+    core, positions = core_case(case, relaxation)
+    assert not (core.measures["status"] == "committed").any()
+    mt = case.measures
+    per_euro = relaxation.worth / relaxation.cost
+    for m in range(len(case.municipalities)):
+        own = np.flatnonzero((mt["m"].to_numpy() == m) & (relaxation.worth > 0))
+        best = own[np.argsort(-per_euro[own], kind="stable")[:CORE_PER_MUNICIPALITY]]
+        assert set(best) <= set(positions)
+
+
+def test_no_core_portfolio_and_a_too_large_whole_model_is_a_quick_solver_error(tmp_path, monkeypatch):
+    """A rule the core cannot meet, on a case above WHOLE_MODEL_MAX_MEASURES: a SolverError that
+    says what was tried and what to change, without starting the whole model."""
+    directory = generate_case(tmp_path / "g", 20, 20, seed=0, justice={"vulnerable_share_min": 0.6})
+    case = mo.load(directory)
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", len(case.measures) - 1)
+    built = []
+    monkeypatch.setattr(engine, "build", lambda core, *a: built.append(len(core.measures)) or formulation.build(core, *a))
+    started = time.perf_counter()
+    with pytest.raises(SolverError, match="was not started; loosen the rule"):
+        mo.solve(case)
+    assert time.perf_counter() - started < 20
+    assert built and max(built) < len(case.measures)  # only the core was built
