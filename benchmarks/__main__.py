@@ -197,6 +197,11 @@ def _memory_gib() -> float:
         return 0.0
 
 
+def _key(row: dict) -> tuple:
+    """A row's place in the table: size, then variant in the order of VARIANTS."""
+    return row["municipalities"], row["measures"], list(VARIANTS).index(row["variant"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="8 and 44 municipalities only (CI)")
@@ -205,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve [600; 30 with --smoke]")
     parser.add_argument("--cases", type=Path, default=HERE / "out" / "cases", help="where generated cases are kept")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of the last run (benchmarks/out/results.json) that this run does not redo")
     parser.add_argument("--record", action="store_true",
                         help="only write the table and chart again from benchmarks/out/results.json (the rows of the last run)")
     parser.add_argument("--child", dest="case", help=argparse.SUPPRESS)
@@ -219,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_limit is None:
         args.time_limit = 30.0 if args.smoke else 600.0
     sizes = SMOKE_SIZES if args.smoke else tuple(int(s) for s in args.sizes.split(",")) if args.sizes else FULL_SIZES
+    saved = HERE / "out" / "results.json"
+    kept = json.loads(saved.read_text()) if args.merge and saved.exists() else []
     rows = []
     for municipalities in sizes:
         for variant in args.variants.split(","):
@@ -232,14 +241,16 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 row.update(json.loads(done.stdout.strip().splitlines()[-1]))
             rows.append(row)
+            kept = [r for r in kept if _key(r) != _key(row)]
             print(f"{municipalities:>6} x {args.measures} {variant:8s} {time.perf_counter() - started:8.1f} s  "
                   f"{row.get('status', row.get('error'))}", flush=True)
             if not args.smoke:  # kept as they finish: a long run stopped by hand loses no row
-                (HERE / "out").mkdir(exist_ok=True)
-                (HERE / "out" / "results.json").write_text(json.dumps(rows, indent=2))
+                saved.parent.mkdir(exist_ok=True)
+                saved.write_text(json.dumps(sorted(kept + rows, key=_key), indent=2))
     failed = [r for r in rows if "error" in r]
     print(_table(rows))
     if not args.smoke:
+        rows = sorted(kept + rows, key=_key)
         _record(rows, HERE / "README.md")
         _chart(rows, HERE / "scaling.png")
     if failed:
