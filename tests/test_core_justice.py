@@ -106,3 +106,20 @@ def test_no_core_portfolio_and_a_too_large_whole_model_is_a_quick_solver_error(t
         mo.solve(case)
     assert time.perf_counter() - started < 20
     assert built and max(built) < len(case.measures)  # only the core was built
+
+
+def test_a_core_portfolio_outside_the_gap_is_reported_when_the_whole_model_is_too_large(tmp_path, monkeypatch):
+    """Above WHOLE_MODEL_MAX_MEASURES, a core portfolio the bound does not certify within
+    solver.mip_gap is reported as it is (time_limit, its gap, a note why); below it, the whole
+    model runs from it and does at least as well."""
+    case = mo.load(generate_case(tmp_path / "g", 20, 20, seed=2, justice={"vulnerable_share_min": 0.38}))
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", len(case.measures) - 1)
+    reported = mo.solve(case)
+    assert reported.status == Status.TIME_LIMIT and not reported.verified.violations
+    assert reported.mip_gap > case.settings.solver.mip_gap
+    assert reported.mip_gap == pytest.approx((reported.dual_bound - reported.objective_value) / reported.objective_value)
+    assert "so the core's portfolio is reported" in reported.notes[-1]
+    monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", len(case.measures))
+    whole = mo.solve(case)
+    assert whole.status == Status.OPTIMAL and whole.objective_value >= reported.objective_value * (1 - 1e-9)
