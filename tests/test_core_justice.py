@@ -123,3 +123,17 @@ def test_a_core_portfolio_outside_the_gap_is_reported_when_the_whole_model_is_to
     monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", len(case.measures))
     whole = mo.solve(case)
     assert whole.status == Status.OPTIMAL and whole.objective_value >= reported.objective_value * (1 - 1e-9)
+
+
+def test_a_core_without_a_portfolio_in_time_says_where_and_why(tmp_path, monkeypatch):
+    """No core portfolio in time and a greedy one that breaks the Gini cap: the error names the
+    core and the slow Gini cuts, and what to change."""
+    case = mo.load(generate_case(tmp_path / "g", 70, 8, seed=0, justice={"vulnerable_share_min": 0.3, "gini_max": 0.4}))
+
+    def nothing_in_time(*args, **kwargs):
+        raise SolverError("HiGHS found no solution (Time limit reached)")
+
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "_solved", nothing_in_time)  # fault injection: the core solve times out
+    with pytest.raises(SolverError, match=r"on the core of .* measures.*Gini cap is enforced by cuts"):
+        mo.solve(case)

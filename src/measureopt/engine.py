@@ -238,12 +238,16 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
         form, result = _solved(form, options, explained=False)
     except InfeasibleError:
         return None, False
-    except SolverError:  # nothing within the time limit: the full model would fare no better
+    except SolverError as error:  # nothing within the time limit: the full model would fare no better
         units, selected = greedy_portfolio(case)
         portfolio = Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset())
         verified = verify(case, portfolio, None)
         if verified.violations:
-            raise
+            cuts = ("; above 60 municipalities the Gini cap is enforced by cuts, which converge slowly: a longer "
+                    "solver.time_limit_s, a looser justice.gini_max or fewer municipalities per case can help"
+                    if needs_gini_cuts(case) else "")
+            raise SolverError(f"{error} (on the core of {len(positions):,} of {len(case.measures):,} measures, "
+                              f"relaxation.py; the greedy portfolio breaks a rule){cuts}") from error
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
                         build_seconds, options.time_limit_s, size, []), True
     part = portfolio_from(form, result.x)
