@@ -20,6 +20,9 @@ from .solver import SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, St
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
+#: share of solver.time_limit_s held back under a Gini cap enforced by cuts, for `_implied_floor`
+#: should the cut rounds end without a portfolio meeting the cap (100 x 50 justice: 15 s found one)
+GINI_FALLBACK_SHARE = 0.2
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
 CORE_MIN_MEASURES = 25_000
 #: above this many measures the whole model is never started after its core. Measured: the whole
@@ -112,37 +115,113 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     """Solve; raise the typed error when there is nothing to report (an infeasible model's error
     says why unless `explained` is False: a core's infeasibility is not the case's).
 
-    With Gini cuts, the LP relaxation is cut first (cheap), then the MIP is re-solved while its
-    portfolio breaks the cap; the cuts found are kept in the returned formulation. The time limit
-    holds for all rounds together.
+    With Gini cuts (`_cut_rounds`), GINI_FALLBACK_SHARE of the time limit is held back: if the
+    rounds end without a portfolio meeting the cap, `_implied_floor` looks for one in that time.
     """
-    seconds = 0.0
     if start is None and form.integrality.sum() > SMALL_MODEL_INTEGERS:
         start = greedy_start(form)
-    for relax in ((True, False) if needs_gini_cuts(form.case) else (False,)):
+    if not needs_gini_cuts(form.case):
+        result = solve(form, options, objective, start=start, reuse=reuse)
+        _raise_unless_solution(result, form, options, explained)
+        return form, result
+    clock = time.perf_counter()
+    try:
+        return _cut_rounds(form, replace(options, time_limit_s=(1 - GINI_FALLBACK_SHARE) * options.time_limit_s),
+                           objective, start, reuse, explained)
+    except _GiniUnmet as unmet:
+        left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+        fallback = _implied_floor(unmet.form, left, objective, start)
+        if fallback is None:
+            raise SolverError(str(unmet)) from None
+        return unmet.form, _bounded_by_cuts(fallback, unmet, options, time.perf_counter() - clock)
+
+
+class _GiniUnmet(SolverError):
+    """The cut rounds ended without a portfolio meeting the Gini cap; `bounds` are valid bounds on
+    the optimum (objectives of relaxations, in the model's sense) found on the way."""
+
+    def __init__(self, message: str, form: Formulation, bounds: list[float]):
+        super().__init__(message)
+        self.form, self.bounds = form, bounds
+
+
+def _raise_unless_solution(result: SolveResult, form: Formulation, options: SolverSettings, explained: bool) -> None:
+    if result.status == Status.INFEASIBLE:
+        raise InfeasibleError(explain(form, options) if explained else "the model is infeasible")
+    if result.status == Status.INTERRUPTED:
+        raise KeyboardInterrupt
+    if not result.status.has_solution:
+        raise SolverError(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s")
+
+
+def _cut_rounds(form: Formulation, options: SolverSettings, objective: np.ndarray | None,
+                start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None, explained: bool) -> tuple[Formulation, SolveResult]:
+    """The Gini cap by cuts: the LP relaxation is cut first (cheap), then the MIP is re-solved
+    while its portfolio breaks the cap; the cuts found are kept in the returned formulation. The
+    time limit holds for all rounds together; `_GiniUnmet` when they end without a portfolio."""
+    seconds, bounds = 0.0, []
+    population = form.case.municipalities["population"].to_numpy()
+    for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
             remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
             result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
             seconds += result.seconds
-            if result.status == Status.INFEASIBLE:
-                raise InfeasibleError(explain(form, options) if explained else "the model is infeasible")
-            if result.status == Status.INTERRUPTED:
-                raise KeyboardInterrupt
-            if not result.status.has_solution:
-                raise SolverError(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s")
-            if not needs_gini_cuts(form.case):
-                return form, result
+            if not result.status.has_solution and result.status not in (Status.INFEASIBLE, Status.INTERRUPTED):
+                raise _GiniUnmet(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s", form, bounds)
+            _raise_unless_solution(result, form, options, explained)
+            bound = result.objective if relax else result.dual_bound
+            if bound is not None:
+                bounds.append(bound)
             benefit = result.x[form.cols.benefit]
-            gini = population_gini(benefit, form.case.municipalities["population"].to_numpy())
+            gini = population_gini(benefit, population)
             if gini is None or gini <= form.case.settings.justice.gini_max + GINI_TOLERANCE:
                 break
             if seconds >= options.time_limit_s:
-                raise SolverError(f"time limit reached before a portfolio met the Gini cap (last one: {gini:.4f}); "
-                                  "try a longer solver.time_limit_s")
+                raise _GiniUnmet(f"time limit reached before a portfolio met the Gini cap (last one: {gini:.4f}); "
+                                 "try a longer solver.time_limit_s", form, bounds)
             form = gini_cut(form, benefit)
         else:
-            raise SolverError(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts")
+            raise _GiniUnmet(f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts", form, bounds)
     return form, replace(result, seconds=seconds)
+
+
+def implied_floor(gini_max: float, population_floor: float | None) -> float:
+    """A population floor that implies the Gini cap: a floor f gives every municipality at least
+    f times the average benefit per head, and then the Gini is at most 1 - f."""
+    return max(population_floor or 0.0, 1.0 - gini_max)
+
+
+def _implied_floor(form: Formulation, options: SolverSettings, objective: np.ndarray | None,
+                   start: tuple[np.ndarray, np.ndarray] | None) -> SolveResult | None:
+    """A solution of `form` (the Gini cut model) that meets the Gini cap for sure: the case solved
+    with the cap replaced by `implied_floor`. The floor model has the same columns and meets every
+    cut; None if it finds nothing in time."""
+    case = form.case
+    justice = case.settings.justice
+    floor = implied_floor(justice.gini_max, justice.population_floor)
+    restricted = replace(case, settings=case.settings.model_copy(
+        update={"justice": justice.model_copy(update={"gini_max": None, "population_floor": floor})}))
+    floor_form = build(restricted, form.objective_name)
+    if floor >= 1.0 or floor_form.shape[1] != form.shape[1]:
+        return None
+    floor_form = replace(floor_form, col_lower=form.col_lower, col_upper=form.col_upper, sense=form.sense)
+    try:
+        return _solved(floor_form, options, objective, start=start, explained=False)[1]
+    except (SolverError, InfeasibleError):
+        return None
+
+
+def _bounded_by_cuts(fallback: SolveResult, unmet: _GiniUnmet, options: SolverSettings, seconds: float) -> SolveResult:
+    """The fallback's solution with its gap to the tightest bound the cut rounds proved."""
+    sense = unmet.form.sense
+    bound = min(unmet.bounds, key=lambda b: -sense * b) if unmet.bounds else None
+    gap = None if bound is None else max(0.0, sense * (fallback.objective - bound)) / max(abs(fallback.objective), 1e-12)
+    status = Status.OPTIMAL if gap is not None and gap <= options.mip_gap else Status.TIME_LIMIT
+    justice = unmet.form.case.settings.justice
+    note = (f"the Gini cap's cut rounds found no portfolio meeting it ({unmet}); reported: the best portfolio found with the "
+            f"cap replaced by the population floor {implied_floor(justice.gini_max, justice.population_floor):g}, which "
+            "implies it, with its gap to the cut rounds' bound")
+    return replace(fallback, status=status, mip_gap=gap, dual_bound=bound, seconds=seconds, note=note)
 
 
 def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
@@ -350,6 +429,6 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
         mip_gap=gap, dual_bound=bound, portfolio=portfolio, verified=verified,
         binding=binding_requirements(form, result.x, duals, verified), build_seconds=build_seconds,
         solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
-        notes=list(case.warnings), trajectory=result.trajectory,
+        notes=[*case.warnings, *([result.note] if result.note else [])], trajectory=result.trajectory,
     )
 

@@ -55,6 +55,7 @@ class SolveResult:
     seconds: float
     highs_status: str
     trajectory: tuple = ()  # (seconds, primal bound, dual bound, gap) as the MIP went on
+    note: str | None = None  # how the answer was found, when not by this one solve
 
 
 @dataclass(frozen=True)
