@@ -169,8 +169,8 @@ def _cut_rounds(form: Formulation, options: SolverSettings, objective: np.ndarra
             if not result.status.has_solution and result.status not in (Status.INFEASIBLE, Status.INTERRUPTED):
                 raise _GiniUnmet(f"HiGHS found no solution ({result.highs_status}); try a longer solver.time_limit_s", form, bounds)
             _raise_unless_solution(result, form, options, explained)
-            bound = result.objective if relax else result.dual_bound
-            if bound is not None:
+            bound = result.dual_bound if not relax else result.objective if result.status == Status.OPTIMAL else None
+            if bound is not None and np.isfinite(bound):  # an LP stopped early bounds nothing
                 bounds.append(bound)
             benefit = result.x[form.cols.benefit]
             gini = population_gini(benefit, population)
