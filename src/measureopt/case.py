@@ -140,6 +140,11 @@ class Links:
     committed: np.ndarray  # status committed
     excluded: np.ndarray  # status excluded
 
+    def prerequisites(self) -> tuple[np.ndarray, np.ndarray]:
+        """Measures with a prerequisite, and the position of the measure each requires."""
+        j = np.flatnonzero(self.requires >= 0)
+        return j, self.requires[j]
+
 
 def required_positions(mt: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Measures with a prerequisite, and the position of the measure each requires (validated to

@@ -359,18 +359,17 @@ def benefit(case: Case) -> Coefficients:
     return Coefficients(per_unit, fixed, np.zeros(len(m)))
 
 
-def programme_discount(case: Case, eligible: np.ndarray, programme: np.ndarray | None = None) -> np.ndarray:
-    """d_P(j) for measures that can be bought through their programme, else 0 (`programme`:
-    `case.links.programme` when not given)."""
-    programme = case.links.programme if programme is None else programme
+def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
+    """d_P(j) for measures that can be bought through their programme, else 0."""
+    programme = case.links.programme
     discount = np.zeros(len(eligible))
     discount[eligible] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[programme[eligible]])
     return discount
 
 
-def programme_eligible(case: Case, programme: np.ndarray | None = None) -> np.ndarray:
+def programme_eligible(case: Case) -> np.ndarray:
     """Measures whose programme exists and admits their municipality (programme cluster)."""
-    programme = case.links.programme if programme is None else programme
+    programme = case.links.programme
     j = np.flatnonzero(programme >= 0)
     prog_cluster = case.programmes["cluster"].to_numpy(dtype=object)[programme[j]]
     muni_cluster = case.municipalities["cluster"].to_numpy(dtype=object)[case.measures["m"].to_numpy()[j]]
@@ -379,12 +378,12 @@ def programme_eligible(case: Case, programme: np.ndarray | None = None) -> np.nd
     return eligible
 
 
-def _member_pairs(case: Case, eligible: np.ndarray, programme: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _member_pairs(case: Case, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (municipality, programme) pairs of the eligible measures, in order of first appearance:
     the pair of each eligible measure, and the municipality and programme positions of each pair."""
     n_programmes = max(len(case.programmes), 1)
     j = np.flatnonzero(eligible)
-    pair_of, pairs = pd.factorize(case.measures["m"].to_numpy()[j] * n_programmes + programme[j])
+    pair_of, pairs = pd.factorize(case.measures["m"].to_numpy()[j] * n_programmes + case.links.programme[j])
     return pair_of.astype(np.int64), pairs // n_programmes, pairs % n_programmes
 
 
@@ -421,17 +420,17 @@ def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
     rows.add_per_row("link_selected", IdsAt(ids, own[integer]), [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
 
 
-def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray, programme: np.ndarray) -> None:
+def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> None:
     """w_j in [0, U_j] for eligible measures; z_P in {0,1}; pi_mP in {0,1} per candidate member."""
     m = case.measures
     cols.w = np.full(len(m), -1, dtype=np.int64)
     cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
     cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
-    _, cols.pi_m, cols.pi_p = _member_pairs(case, eligible, programme)
+    _, cols.pi_m, cols.pi_p = _member_pairs(case, eligible)
     cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
 
 
-def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray, programme: np.ndarray) -> None:
+def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray) -> None:
     """w_j <= u_j ; w_j <= U_j pi_m(j)P ; pi_mP <= sum_{j of m in P} y_j ; pi_mP <= z_P ;
     sum_m pi_mP >= min_members_P z_P.
     """
@@ -440,7 +439,7 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray,
     ids = IdsAt(m["measure"].to_numpy(), j)
     ones = np.ones(len(j))
     rows.add_per_row("programme_units", ids, [(cols.u[j], -1.0), (cols.w[j], 1.0)], -INF, 0.0)
-    pair_of = _member_pairs(case, eligible, programme)[0]
+    pair_of = _member_pairs(case, eligible)[0]
     rows.add_per_row("programme_member_units", ids, [(cols.w[j], 1.0), (cols.pi[pair_of], -m["max_units"].to_numpy()[j])], -INF, 0.0)
     munis = case.municipalities.index.to_numpy(dtype=object)
     programmes = case.programmes.index.to_numpy(dtype=object)
@@ -469,8 +468,7 @@ def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
     """y_j <= y_requires(j)."""
     m = case.measures
-    j = np.flatnonzero(case.links.requires >= 0)
-    req = case.links.requires[j]
+    j, req = case.links.prerequisites()
     rows.add_per_row("requires", IdsAt(m["measure"].to_numpy(), j), [(cols.y[j], 1.0), (cols.y[req], -1.0)], -INF, 0.0)
 
 
@@ -697,8 +695,7 @@ def prerequisites_in_time(case: Case, cols: Columns, rows: Rows) -> None:
     if n_years == 1:
         return
     m = case.measures
-    j = np.flatnonzero(case.links.requires >= 0)
-    req = case.links.requires[j]
+    j, req = case.links.prerequisites()
     if len(j) == 0:
         return
     year_of_row, upto = np.nonzero(np.tril(np.ones((n_years - 1, n_years), bool)))  # pairs s <= t < last
@@ -810,14 +807,13 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     """The formulation of SPEC 4 for a case (one period); `objective` overrides the settings'."""
     justice = case.settings.justice
     cols, rows = Columns(), Rows()
-    programme = case.links.programme
-    eligible = programme_eligible(case, programme)
-    discount = programme_discount(case, eligible, programme)
+    eligible = programme_eligible(case)
+    discount = programme_discount(case, eligible)
     add_measure_columns(case, cols)
-    add_programme_columns(case, cols, eligible, programme)
+    add_programme_columns(case, cols, eligible)
     add_year_columns(case, cols)
     link_units_and_selection(case, cols, rows)
-    programme_rules(case, cols, rows, eligible, programme)
+    programme_rules(case, cols, rows, eligible)
     link_years(case, cols, rows)
     alternatives(case, cols, rows)
     prerequisites(case, cols, rows)
