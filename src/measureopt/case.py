@@ -6,6 +6,7 @@ as `file:line: column: what is wrong (value)`.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -122,6 +123,13 @@ class Case:
     @property
     def name(self) -> str:
         return self.settings.name
+
+    def equity_weights(self) -> np.ndarray:
+        """omega_m = income_index_m ^ (-eta) per municipality (SPEC 4.2), with the C library's pow:
+        numpy's vectorised pow differs from it in the last bit on some versions and processors,
+        and the same case must give the same model everywhere."""
+        eta = self.settings.weights.equity_elasticity
+        return np.array([math.pow(x, -eta) for x in self.municipalities["income_index"].to_numpy()], dtype=float)
 
     @cached_property
     def links(self) -> Links:

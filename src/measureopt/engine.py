@@ -103,9 +103,8 @@ def objective_value(case: Case, name: str, v: Verified) -> float:
     if name == "min_net_cost":
         return v.eac_eur
     weights = case.settings.weights
-    omega = case.municipalities["income_index"].to_numpy() ** (-weights.equity_elasticity)
     mt = case.measures
-    factor = omega[mt["m"].to_numpy()] * (1 + weights.vulnerable_bonus * mt["v"].to_numpy())
+    factor = case.equity_weights()[mt["m"].to_numpy()] * (1 + weights.vulnerable_bonus * mt["v"].to_numpy())
     return float(np.sum(factor * v.measures["benefit"].to_numpy()))
 
 

@@ -786,8 +786,7 @@ def objective_vector(case: Case, cols: Columns, name: str, discount: np.ndarray)
         coef, sense = net_cost(case, discount), 1
         admin_share = crf(settings.economics.discount_rate, settings.economics.horizon_years)
     elif name == "max_weighted_benefit":
-        omega = case.municipalities["income_index"].to_numpy() ** (-settings.weights.equity_elasticity)
-        weight = omega[case.measures["m"].to_numpy()] * (1 + settings.weights.vulnerable_bonus * case.measures["v"].to_numpy())
+        weight = case.equity_weights()[case.measures["m"].to_numpy()] * (1 + settings.weights.vulnerable_bonus * case.measures["v"].to_numpy())
         coef, sense = benefit(case).scaled(weight), -1
     elif name == "maxmin_t":
         vector = np.zeros(cols.count)
