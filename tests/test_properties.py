@@ -85,9 +85,10 @@ def test_verification_accepts_solver_output_and_rejects_tampering(seed, tiny_cas
     assume(result is not None)
     assert verify(case, result.portfolio).violations == []
     mt = case.measures
-    # tamper 1: every candidate at its maximum breaks the budget whenever that costs more than it
-    everything = replace(result.portfolio, units=mt["max_units"].to_numpy(dtype=float),
-                         selected=np.ones(len(mt), bool))
+    # tamper 1: every candidate at its maximum, at full price (no programme discount), breaks the
+    # budget whenever that costs more than it
+    everything = replace(result.portfolio, units=mt["max_units"].to_numpy(dtype=float), selected=np.ones(len(mt), bool),
+                         programme_units=np.zeros(len(mt)), running=frozenset(), members=frozenset())
     full_cost = float((mt["capex_eur"] * mt["max_units"] + mt["fixed_capex_eur"]).sum())
     if full_cost > case.settings.budget.total_eur * (1 + 1e-6):
         assert verify(case, everything).violations
