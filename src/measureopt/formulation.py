@@ -596,6 +596,18 @@ def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
              np.r_[share[first] * share[second], -gini_max * scale / total], -INF, 0.0)
 
 
+def _ranked_shares(case: Case, benefit_by_muni: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Municipalities ranked by per-capita benefit B_m / pop_m (ties by position), and for each m
+    W_below(m) - W_above(m): the population shares ranked below m minus those ranked above."""
+    pop = case.municipalities["population"].to_numpy()
+    order = np.argsort(benefit_by_muni / pop, kind="stable")
+    share = pop[order] / pop.sum()
+    below = np.cumsum(share) - share
+    spread = np.empty(len(pop))
+    spread[order] = below - (1.0 - below - share)
+    return order, spread
+
+
 def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     """The Gini cap's cut for the ordering of per-capita benefit x_m = B_m / pop_m.
 
@@ -604,20 +616,53 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     row sum_m B_m (W_below(m) - W_above(m) - gini_max) <= 0, with W the population shares ranked
     below and above m; the cap holds iff every such row holds.
     """
-    case = form.case
-    pop = case.municipalities["population"].to_numpy()
-    order = np.argsort(benefit_by_muni / pop, kind="stable")
-    share = pop[order] / pop.sum()
-    below = np.cumsum(share) - share
-    above = 1.0 - below - share
-    coef = np.empty(len(pop))
-    coef[order] = below - above - case.settings.justice.gini_max
-    row = sp.csr_matrix((coef, (np.zeros(len(pop), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
+    _, spread = _ranked_shares(form.case, benefit_by_muni)
+    coef = spread - form.case.settings.justice.gini_max
+    row = sp.csr_matrix((coef, (np.zeros(len(coef), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
     return replace(
         form, matrix=sp.vstack([form.matrix, row], format="csr"),
         row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
         row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
         row_key=appended_keys(form.row_key, [f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"]),
+    )
+
+
+def gini_ordered(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
+    """A sufficient condition for the Gini cap, linear for a fixed ranking sigma of municipalities
+    (that of `benefit_by_muni` per head): an inner approximation, whose every portfolio meets the cap.
+
+    New columns per municipality: a level L_m >= 0 (a benefit whose per-head value L_m / pop_m is
+    ranked as sigma) and D_m >= |B_m - L_m|. With per-head values x_m = B_m / pop_m and
+    l_m = L_m / pop_m, |x_m - x_n| <= |x_m - l_m| + |l_m - l_n| + |l_n - x_n|, so the Gini sum
+    sum_{m<n} pop_m pop_n |x_m - x_n| / pop_total^2 (at most gini_max B / pop_total for the cap) is
+    at most (sum_m (1 - s_m) D_m + sum_m (W_below(m) - W_above(m)) L_m) / pop_total, with shares
+    s_m = pop_m / pop_total. Rows: D_m -+ (B_m - L_m) >= 0, l_sigma(i+1) - l_sigma(i) >= 0 (times
+    pop_total) and sum_m (1 - s_m) D_m + sum_m (W_below(m) - W_above(m)) L_m - gini_max B <= 0,
+    which is `gini_cut` for L = B. Any portfolio whose x is ranked as sigma fits (L = B, D = 0),
+    so re-ranking by a solution never loses it.
+    """
+    case, (n_rows, n_cols) = form.case, form.shape
+    pop = case.municipalities["population"].to_numpy()
+    n = len(pop)
+    order, spread = _ranked_shares(case, benefit_by_muni)
+    share = pop / pop.sum()
+    level, gap = n_cols + np.arange(n), n_cols + n + np.arange(n)
+    rows, munis = Rows(), case.municipalities.index.to_numpy()
+    for sign, family in ((1.0, "gini_spread_pos"), (-1.0, "gini_spread_neg")):
+        rows.add_per_row(family, munis, [(form.cols.benefit, -sign), (level, sign), (gap, 1.0)], 0.0, INF)
+    low, high = order[:-1], order[1:]
+    rows.add_per_row("gini_order", munis[high], [(level[low], -1.0 / share[low]), (level[high], 1.0 / share[high])], 0.0, INF)
+    rows.add("gini_max", ["ordered"], None, np.r_[form.cols.benefit_total, level, gap],
+             np.r_[-case.settings.justice.gini_max, spread, 1.0 - share], -INF, 0.0)
+    family, keys = rows.labels()
+    widened = sp.csr_matrix((form.matrix.data, form.matrix.indices, form.matrix.indptr), shape=(n_rows, n_cols + 2 * n))
+    return replace(
+        form, cols=replace(form.cols, count=n_cols + 2 * n),
+        matrix=sp.vstack([widened, rows.matrix(n_cols + 2 * n)], format="csr"),
+        col_lower=np.r_[form.col_lower, np.zeros(2 * n)], col_upper=np.r_[form.col_upper, np.full(2 * n, INF)],
+        integrality=np.r_[form.integrality, np.zeros(2 * n, bool)], objective=np.r_[form.objective, np.zeros(2 * n)],
+        row_lower=np.r_[form.row_lower, np.concatenate(rows.lower)], row_upper=np.r_[form.row_upper, np.concatenate(rows.upper)],
+        row_family=np.r_[form.row_family, family], row_key=appended_keys(form.row_key, np.asarray(keys)),
     )
 
 

@@ -1,0 +1,92 @@
+"""Above 60 municipalities the Gini cap is met through a ranking of the municipalities
+(`formulation.gini_ordered`, an inner approximation) and bounded by cuts (`engine._cut_rounds`)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import measureopt as mo
+from benchmarks.generate import generate_case
+from measureopt import engine, formulation
+from measureopt.engine import objective_value, portfolio_from, run_case, solver_settings
+from measureopt.formulation import build, gini_ordered
+from measureopt.solver import Status, solve
+from measureopt.verify import verify
+from tests.reference.bruteforce import solve_case
+from tests.reference.tiny_cases import write_tiny_case
+from tests.test_bruteforce_agreement import _agree
+
+
+def _ranked_optimum(case, ranking: tuple) -> float | None:
+    """The optimum with municipalities ranked as `ranking` (lowest benefit per head first),
+    recomputed from the tables; its portfolio must pass the independent check, Gini cap included."""
+    form = build(case)
+    population = case.municipalities["population"].to_numpy()
+    position = np.empty(len(ranking))
+    position[list(ranking)] = np.arange(len(ranking))
+    inner = gini_ordered(form, population * position)
+    result = solve(inner, solver_settings(case))
+    if not result.status.has_solution:
+        return None
+    verified = verify(case, portfolio_from(inner, result.x))
+    assert verified.violations == []
+    assert verified.gini is None or verified.gini <= case.settings.justice.gini_max + 1e-7  # None: no benefit
+    return objective_value(case, form.objective_name, verified)
+
+
+@pytest.mark.parametrize("justice", [{"gini_max": 0.25}, {"gini_max": 0.15, "benefit": "households"},
+                                     {"gini_max": 0.3, "vulnerable_share_min": 0.3}])
+def test_every_ranking_meets_the_cap_and_the_best_one_is_the_brute_force_optimum(justice, tmp_path, monkeypatch):
+    """On tiny cases, each ranking's optimum meets the cap and is no better than the optimum of
+    brute-force enumeration; the best over all rankings equals it (the optimum fits its own ranking)."""
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 0)  # no Gini rows: the ranking alone enforces the cap
+    feasible = 0
+    for seed in range(10):
+        directory = write_tiny_case(tmp_path / str(seed), seed, justice=justice)
+        try:
+            reference = solve_case(directory)
+        except ValueError:  # too many portfolios to enumerate
+            continue
+        case = mo.load(directory)
+        sense = build(case).sense
+        values = [v for ranking in itertools.permutations(range(len(case.municipalities)))
+                  if (v := _ranked_optimum(case, ranking)) is not None]
+        if reference["status"] == "infeasible":
+            assert values == []
+            continue
+        feasible += 1
+        optimum = reference["objective"]
+        assert all(sense * (v - optimum) >= -1e-6 * max(1.0, abs(optimum)) for v in values)
+        assert min(values, key=lambda v: sense * v) == pytest.approx(optimum, rel=1e-7, abs=1e-7)
+    assert feasible >= 3
+
+
+def test_when_the_cuts_give_up_the_ranked_portfolio_is_reported_within_a_valid_bound(tmp_path, monkeypatch):
+    """62 municipalities, the cuts made to give up after one round: the ranked portfolio meets
+    every rule (verified), and checked against the pairwise Gini rows (an independent formulation,
+    run for 10 s), its value is below their bound and its bound above their portfolio's value."""
+    directory = generate_case(tmp_path / "g", 62, 2, seed=1, justice={"gini_max": 0.5})
+    with monkeypatch.context() as pairwise:
+        pairwise.setattr(formulation, "GINI_PAIRWISE_MAX", 100)
+        exact = run_case(mo.load(directory, overrides={"solver": {"time_limit_s": 10}}))
+    monkeypatch.setattr(engine, "MAX_CUT_ROUNDS", 1)
+    result = run_case(mo.load(directory, overrides={"solver": {"time_limit_s": 30}}))
+    assert any("one ranking of the municipalities" in note and "did not converge in 1 rounds" in note for note in result.notes)
+    assert result.verified.gini <= 0.5 + 1e-7 and not result.verified.violations
+    assert result.objective_value <= exact.dual_bound * (1 + 1e-6)
+    assert result.dual_bound >= exact.objective_value * (1 - 1e-6)
+    assert result.mip_gap == pytest.approx((result.dual_bound - result.objective_value) / result.objective_value)
+    assert result.status == (Status.OPTIMAL if result.mip_gap <= 1e-3 else Status.TIME_LIMIT)
+
+
+@pytest.mark.parametrize("pairwise_max", [60, 0])
+def test_ranked_start_then_the_exact_model_agrees_with_brute_force(pairwise_max, tmp_path, monkeypatch):
+    """The ranked portfolio as the start of the pairwise rows' MIP (pairwise_max 60) or of the
+    cut rounds (0), forced on tiny cases: the optimum is brute force's."""
+    monkeypatch.setattr(engine, "SMALL_MODEL_INTEGERS", 0)  # every Gini model is 'large'
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", pairwise_max)
+    outcomes = [_agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25}, budget_total=True))
+                for seed in range(10)]
+    assert outcomes.count("optimal") >= 3, outcomes
