@@ -14,10 +14,10 @@ from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import (REQUIREMENTS, Formulation, build, gini_cut, gini_ordered, gini_row_scale, needs_gini_cuts,
                           objective_vector)
-from .heuristics import greedy_portfolio
+from .heuristics import greedy_portfolio, rens
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, relax_budget
-from .solver import SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
+from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -28,6 +28,12 @@ MAX_RANKINGS = 8
 #: re-ranking stops when the ordered LP gains less than this (relative); 1,000 x 50 justice: +0.36 %,
 #: +0.06 %, then under 0.01 % per re-ranking
 RANKING_GAIN = 1e-4
+#: share of the ranked stage's time left after its LPs for RENS (`heuristics.rens`) in models above
+#: PRESOLVE_MAX_COLUMNS columns, where the ranked MIP alone found nothing (1,000 x 50 justice: no
+#: portfolio in 167 s; RENS found its first after 57 s)
+RENS_SHARE = 0.75
+#: seconds left after the exact model for which the best portfolio is re-ranked and the MIP re-solved
+RERANK_MIN_SECONDS = 10.0
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
 CORE_MIN_MEASURES = 25_000
 #: above this many measures the whole model is never started after its core. Measured: the whole
@@ -154,6 +160,14 @@ class _GiniSearch:
         if self.best is None or self.form.sense * (result.objective - self.best.objective) < 0:
             self.best = replace(result, x=x)
 
+    def gap(self) -> tuple[float | None, float | None]:
+        """The tightest bound and the best portfolio's relative gap to it (None when unknown)."""
+        sense = self.form.sense
+        bound = min(self.bounds, key=lambda b: sense * -b) if self.bounds else None
+        if bound is None or self.best is None:
+            return bound, None
+        return bound, max(0.0, sense * (self.best.objective - bound)) / max(abs(self.best.objective), 1e-12)
+
 
 def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarray | None,
                  start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None, explained: bool) -> tuple[Formulation, SolveResult]:
@@ -177,12 +191,22 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
         elif search.best is None or result.status == Status.INFEASIBLE:
             _raise_unless_solution(result, form, options, explained)
         search.ended = f"the pairwise Gini rows' MIP ended: {result.highs_status}"
+    reranked = 0
+    while search.best is not None and options.time_limit_s - search.seconds >= RERANK_MIN_SECONDS:
+        gap = search.gap()[1]
+        if gap is not None and gap <= options.mip_gap:
+            break
+        best = search.best  # time left: re-rank by the best portfolio, which fits its own ranking
+        left = replace(options, time_limit_s=options.time_limit_s - search.seconds)
+        if not _ranked_mip(search, best.x[form.cols.benefit], left, objective, (np.arange(form.shape[1]), best.x)):
+            break
+        reranked += 1
+    if reranked:
+        search.ended += f"; then improved by re-ranking {reranked} time(s)"
     if search.best is None:
         raise SolverError(f"no portfolio meeting the Gini cap was found in time ({search.ended}): a longer "
                           "solver.time_limit_s, a looser justice.gini_max or fewer municipalities per case can help")
-    best, sense = search.best, search.form.sense
-    bound = min(search.bounds, key=lambda b: sense * -b) if search.bounds else None
-    gap = None if bound is None else max(0.0, sense * (best.objective - bound)) / max(abs(best.objective), 1e-12)
+    best, (bound, gap) = search.best, search.gap()
     status = Status.OPTIMAL if gap is not None and gap <= options.mip_gap else Status.TIME_LIMIT
     note = None if best.note is None and status == Status.OPTIMAL else (
         f"{best.note or 'the best portfolio of the exact model'}; {search.ended}; gap to the best valid bound "
@@ -195,29 +219,56 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
     """A portfolio that meets the Gini cap for sure, from `gini_ordered`: municipalities are ranked
     by the benefit per head of the LP relaxation (with the pairwise rows, or without the cap when
     it is cut), re-ranked by each ordered LP's solution while that gains RANKING_GAIN (each
-    ranking keeps the last one's solution), then the MIP is solved for the last ranking. Offered
-    to `search`; the first LP is a valid bound."""
+    ranking keeps the last one's solution), then `_ranked_mip` for the last ranking, started in
+    models above PRESOLVE_MAX_COLUMNS columns from RENS around the last LP. The first LP is a
+    valid bound."""
     form, clock = search.form, time.perf_counter()
-    padded = None if objective is None else np.r_[objective, np.zeros(2 * len(form.case.municipalities))]
     result = solve(form, options, objective, relax=True)
     _raise_unless_solution(result, form, options, explained)
     if result.status == Status.OPTIMAL:
         search.bounds.append(result.objective)
-    benefit, previous = result.x[form.cols.benefit], None
+    relaxed_x, previous = result.x, None
     for _ in range(MAX_RANKINGS):
         left = options.time_limit_s - (time.perf_counter() - clock)
-        relaxed = solve(gini_ordered(form, benefit), replace(options, time_limit_s=max(1.0, left / 2)), padded, relax=True)
-        if relaxed.status != Status.OPTIMAL or (previous is not None and form.sense * (previous - relaxed.objective) >= -1e-6 * abs(previous)):
+        relaxed = solve(gini_ordered(form, relaxed_x[form.cols.benefit]), replace(options, time_limit_s=max(1.0, left / 2)),
+                        _padded(form, objective), relax=True)
+        if relaxed.status != Status.OPTIMAL or (
+                previous is not None and form.sense * (previous - relaxed.objective) < RANKING_GAIN * abs(previous)):
             break
-        benefit, previous = relaxed.x[form.cols.benefit], relaxed.objective
-    left = options.time_limit_s - (time.perf_counter() - clock)
-    result = solve(gini_ordered(form, benefit), replace(options, time_limit_s=max(1.0, left)), padded, start=start)
+        relaxed_x, previous = relaxed.x[:form.shape[1]], relaxed.objective
+    benefit = relaxed_x[form.cols.benefit]
+    if form.shape[1] > PRESOLVE_MAX_COLUMNS:  # where HiGHS's MIP search alone found nothing in time
+        left = options.time_limit_s - (time.perf_counter() - clock)
+        around = rens(gini_ordered(form, benefit), np.r_[relaxed_x, np.zeros(2 * len(benefit))],
+                      replace(options, time_limit_s=max(1.0, RENS_SHARE * left)), _padded(form, objective))
+        if around.status.has_solution:
+            search.offer(replace(around, note=RANKED), around.x[:form.shape[1]])
+            start = (np.arange(len(around.x)), around.x)
     search.seconds += time.perf_counter() - clock
+    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+    _ranked_mip(search, benefit, left, objective, start)
+    if search.best is None:
+        search.ended = "the ranked model found no portfolio"
+
+
+def _ranked_mip(search: _GiniSearch, benefit: np.ndarray, options: SolverSettings, objective: np.ndarray | None,
+                start: tuple[np.ndarray, np.ndarray] | None) -> bool:
+    """The MIP of `gini_ordered` for the ranking of `benefit`, its portfolio offered to `search`;
+    whether it beat the best one."""
+    form, before = search.form, search.best
+    result = solve(gini_ordered(form, benefit), options, _padded(form, objective), start=start)
+    search.seconds += result.seconds
     if result.status.has_solution:
-        search.offer(replace(result, note="the best portfolio meeting the Gini cap for one ranking of the municipalities "
-                                          "(formulation.gini_ordered)"), result.x[:form.shape[1]])
-    else:
-        search.ended = f"the ranked model found none ({result.highs_status})"
+        search.offer(replace(result, note=RANKED), result.x[:form.shape[1]])
+    return search.best is not before
+
+
+RANKED = "the best portfolio meeting the Gini cap for one ranking of the municipalities (formulation.gini_ordered)"
+
+
+def _padded(form: Formulation, objective: np.ndarray | None) -> np.ndarray | None:
+    """An objective vector of `form` extended to the columns `gini_ordered` adds (at zero)."""
+    return None if objective is None else np.r_[objective, np.zeros(2 * len(form.case.municipalities))]
 
 
 def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,

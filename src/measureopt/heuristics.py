@@ -1,17 +1,24 @@
-"""A greedy starting portfolio for large models: the cheapest abatement first.
+"""Starting portfolios for large models: greedy (the cheapest abatement first) and RENS around
+the LP relaxation (`rens`).
 
-Handed to HiGHS as a start (it checks it and completes the auxiliary columns), it gives large
+Handed to HiGHS as a start (it checks it and completes the auxiliary columns), a start gives large
 solves an incumbent from the first second, so a time limit still returns a usable, verified answer.
-Every budget holds by construction; targets and justice rules are left to HiGHS (a start that
-breaks them is simply not used).
+The greedy portfolio keeps every budget by construction; targets and justice rules are left to
+HiGHS (a start that breaks them is simply not used).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from .case import Case, required_positions
-from .formulation import crf
+from .formulation import Formulation, crf
+from .solver import SolveResult, SolverSettings, solve
+
+#: how far from an integer an integer column of an LP solution may be and count as integral
+INTEGRAL_TOLERANCE = 1e-6
 
 
 def greedy_portfolio(case: Case) -> tuple[np.ndarray, np.ndarray]:
@@ -74,3 +81,15 @@ def with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
         frontier = new & (required >= 0)
     return closure
 
+
+
+
+def rens(form: Formulation, x: np.ndarray, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
+    """RENS (relaxation enforced neighbourhood search): the MIP with every integer column that is
+    integral in the LP solution `x` fixed there. What is left is small enough for HiGHS's presolve
+    and search; a solution is one of `form`, a start for its whole MIP."""
+    integer = form.integrality
+    integral = integer & (np.abs(x - np.round(x)) <= INTEGRAL_TOLERANCE)
+    lower, upper = form.col_lower.copy(), form.col_upper.copy()
+    lower[integral] = upper[integral] = np.clip(np.round(x[integral]), form.col_lower[integral], form.col_upper[integral])
+    return solve(replace(form, col_lower=lower, col_upper=upper), options, objective)

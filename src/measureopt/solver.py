@@ -20,9 +20,9 @@ from .formulation import Formulation
 #: solver.mip_gap says: it costs milliseconds and makes small results exact (mip_gap is a cap).
 SMALL_MODEL_INTEGERS = 2_000
 SMALL_MODEL_GAP = 1e-6
-#: Above this many columns HiGHS's MIP presolve is switched off: at 1,000 x 50 it takes 52 of
-#: 63 s (13 s without it, same optimum), at 8,000 x 50 it did not finish in 10 minutes and cannot
-#: be cancelled while it runs.
+#: Above this many columns (of the model HiGHS is given, fixed columns taken out) HiGHS's MIP
+#: presolve is switched off: at 1,000 x 50 it takes 52 of 63 s (13 s without it, same optimum), at
+#: 8,000 x 50 it did not finish in 10 minutes and cannot be cancelled while it runs.
 PRESOLVE_MAX_COLUMNS = 50_000
 #: Seconds given to HiGHS beyond time_limit_s before the watchdog cancels the solve.
 WATCHDOG_GRACE_S = 10.0
@@ -160,14 +160,15 @@ def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row
                            np.ascontiguousarray(value, dtype=np.float64), integrality)
 
 
-def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings) -> None:
+def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings, columns: int) -> None:
+    """HiGHS's options for `form`, passed to it with `columns` columns (fewer when fixed ones were taken out)."""
     small = int(form.integrality.sum()) <= SMALL_MODEL_INTEGERS
     highs.setOptionValue("output_flag", bool(options.verbose))
     highs.setOptionValue("mip_rel_gap", min(options.mip_gap, SMALL_MODEL_GAP) if small else options.mip_gap)
     highs.setOptionValue("mip_abs_gap", 1e-9)
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("random_seed", int(options.seed))
-    if form.shape[1] > PRESOLVE_MAX_COLUMNS:
+    if columns > PRESOLVE_MAX_COLUMNS:
         highs.setOptionValue("presolve", "off")
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
@@ -237,7 +238,7 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     reduction = without_fixed_columns(arrays) if form.shape[1] > PRESOLVE_MAX_COLUMNS else None
     passed = arrays if reduction is None else reduction.arrays
     highs = highs_with(passed) if reuse is None else reuse.highs_for(passed)
-    _configure(highs, form, options)
+    _configure(highs, form, options, len(passed[0]))
     if options.verbose:
         _log_scaling(form)
     if reduction is not None:
