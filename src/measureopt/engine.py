@@ -28,10 +28,6 @@ MAX_RANKINGS = 8
 #: re-ranking stops when the ordered LP gains less than this (relative); 1,000 x 50 justice: +0.36 %,
 #: +0.06 %, then under 0.01 % per re-ranking
 RANKING_GAIN = 1e-4
-#: share of the ranked stage's time left after its LPs for RENS (`heuristics.rens`) in models above
-#: PRESOLVE_MAX_COLUMNS columns, where the ranked MIP alone found nothing (1,000 x 50 justice: no
-#: portfolio in 167 s; RENS found its first after 57 s)
-RENS_SHARE = 0.75
 #: seconds left after the exact model for which the best portfolio is re-ranked and the MIP re-solved
 RERANK_MIN_SECONDS = 10.0
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
@@ -219,9 +215,8 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
     """A portfolio that meets the Gini cap for sure, from `gini_ordered`: municipalities are ranked
     by the benefit per head of the LP relaxation (with the pairwise rows, or without the cap when
     it is cut), re-ranked by each ordered LP's solution while that gains RANKING_GAIN (each
-    ranking keeps the last one's solution), then `_ranked_mip` for the last ranking, started in
-    models above PRESOLVE_MAX_COLUMNS columns from RENS around the last LP. The first LP is a
-    valid bound."""
+    ranking keeps the last one's solution), then `_ranked_mip` for the last ranking. The first LP
+    is a valid bound."""
     form, clock = search.form, time.perf_counter()
     result = solve(form, options, objective, relax=True)
     _raise_unless_solution(result, form, options, explained)
@@ -236,29 +231,32 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
                 previous is not None and form.sense * (previous - relaxed.objective) < RANKING_GAIN * abs(previous)):
             break
         relaxed_x, previous = relaxed.x[:form.shape[1]], relaxed.objective
-    benefit = relaxed_x[form.cols.benefit]
-    if form.shape[1] > PRESOLVE_MAX_COLUMNS:  # where HiGHS's MIP search alone found nothing in time
-        left = options.time_limit_s - (time.perf_counter() - clock)
-        around = rens(gini_ordered(form, benefit), np.r_[relaxed_x, np.zeros(2 * len(benefit))],
-                      replace(options, time_limit_s=max(1.0, RENS_SHARE * left)), _padded(form, objective))
-        if around.status.has_solution:
-            search.offer(replace(around, note=RANKED), around.x[:form.shape[1]])
-            start = (np.arange(len(around.x)), around.x)
     search.seconds += time.perf_counter() - clock
     left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-    _ranked_mip(search, benefit, left, objective, start)
+    _ranked_mip(search, relaxed_x[form.cols.benefit], left, objective, start, relaxed_x)
     if search.best is None:
         search.ended = "the ranked model found no portfolio"
 
 
 def _ranked_mip(search: _GiniSearch, benefit: np.ndarray, options: SolverSettings, objective: np.ndarray | None,
-                start: tuple[np.ndarray, np.ndarray] | None) -> bool:
+                start: tuple[np.ndarray, np.ndarray] | None, relaxed_x: np.ndarray | None = None) -> bool:
     """The MIP of `gini_ordered` for the ranking of `benefit`, its portfolio offered to `search`;
-    whether it beat the best one."""
+    whether it beat the best one. Above PRESOLVE_MAX_COLUMNS columns, where HiGHS's own search
+    found nothing in time (and ran on past its time limit), RENS around the ranked LP's solution
+    `relaxed_x` (solved here if not given; a solution fits its own ranking) takes its place."""
     form, before = search.form, search.best
-    result = solve(gini_ordered(form, benefit), options, _padded(form, objective), start=start)
-    search.seconds += result.seconds
-    if result.status.has_solution:
+    ranked, padded = gini_ordered(form, benefit), _padded(form, objective)
+    clock = time.perf_counter()
+    if form.shape[1] <= PRESOLVE_MAX_COLUMNS:
+        result = solve(ranked, options, padded, start=start)
+    else:
+        if relaxed_x is None:
+            relaxed = solve(ranked, options, padded, relax=True)
+            relaxed_x = relaxed.x[:form.shape[1]] if relaxed.status == Status.OPTIMAL else None
+        left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+        result = None if relaxed_x is None else rens(ranked, np.r_[relaxed_x, np.zeros(2 * len(benefit))], left, padded)
+    search.seconds += time.perf_counter() - clock
+    if result is not None and result.status.has_solution:
         search.offer(replace(result, note=RANKED), result.x[:form.shape[1]])
     return search.best is not before
 
@@ -286,7 +284,8 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
             seconds += result.seconds
             search.seconds += result.seconds
             if not result.status.has_solution and result.status not in (Status.INFEASIBLE, Status.INTERRUPTED):
-                search.ended = f"HiGHS found no solution in the cut rounds ({result.highs_status})"
+                cuts = int(np.sum(form.row_family == "gini_max"))
+                search.ended = f"the cut rounds' {'LP' if relax else 'MIP'} ended with {cuts} cuts: {result.highs_status}"
                 return
             _raise_unless_solution(result, form, options, explained)
             bound = result.dual_bound if not relax else result.objective if result.status == Status.OPTIMAL else None
