@@ -151,10 +151,15 @@ class _GiniSearch:
     seconds: float = 0.0
     ended: str = ""
 
-    def offer(self, result: SolveResult, x: np.ndarray) -> None:
-        """Keep `result`, a portfolio that meets the cap (`x` in the columns of `form`), if it beats the best."""
+    def offer(self, result: SolveResult) -> None:
+        """Keep `result`, a portfolio that meets the cap (in the columns of `form`), if it beats the best."""
         if self.best is None or self.form.sense * (result.objective - self.best.objective) < 0:
-            self.best = replace(result, x=x)
+            self.best = result
+
+    def bound(self, value: float | None) -> None:
+        """Record the optimum of a relaxation solved to its end (None or infinite: no bound)."""
+        if value is not None and np.isfinite(value):
+            self.bounds.append(value)
 
     def gap(self) -> tuple[float | None, float | None]:
         """The tightest bound and the best portfolio's relative gap to it (None when unknown)."""
@@ -162,7 +167,7 @@ class _GiniSearch:
         bound = min(self.bounds, key=lambda b: sense * -b) if self.bounds else None
         if bound is None or self.best is None:
             return bound, None
-        return bound, max(0.0, sense * (self.best.objective - bound)) / max(abs(self.best.objective), 1e-12)
+        return bound, _gap(-sense * bound, -sense * self.best.objective)
 
 
 def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarray | None,
@@ -172,18 +177,19 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
     the pairwise rows' MIP up to GINI_PAIRWISE_MAX municipalities and cut rounds (`_cut_rounds`)
     above; the best portfolio meeting the cap is reported with its gap to the best valid bound."""
     search = _GiniSearch(form)
-    _ranked_portfolio(search, replace(options, time_limit_s=GINI_INNER_SHARE * options.time_limit_s), objective, start, explained)
+    relaxation = _ranked_portfolio(search, replace(options, time_limit_s=GINI_INNER_SHARE * options.time_limit_s),
+                                   objective, start, explained)
     if search.best is not None:
         start = (np.arange(form.shape[1]), search.best.x)
     left = replace(options, time_limit_s=max(1.0, options.time_limit_s - search.seconds))
     if needs_gini_cuts(form.case):
-        _cut_rounds(search, left, objective, start, reuse, explained)
+        _cut_rounds(search, left, objective, start, reuse, explained, relaxation)
     else:
         result = solve(form, left, objective, start=start, reuse=reuse)
         search.seconds += result.seconds
         if result.status.has_solution:
-            search.offer(replace(result, note=None), result.x)
-            search.bounds.append(result.dual_bound)
+            search.offer(result)
+            search.bound(result.dual_bound)
         elif search.best is None or result.status == Status.INFEASIBLE:
             _raise_unless_solution(result, form, options, explained)
         search.ended = f"the pairwise Gini rows' MIP ended: {result.highs_status}"
@@ -194,7 +200,8 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
             break
         best = search.best  # time left: re-rank by the best portfolio, which fits its own ranking
         left = replace(options, time_limit_s=options.time_limit_s - search.seconds)
-        if not _ranked_mip(search, best.x[form.cols.benefit], left, objective, (np.arange(form.shape[1]), best.x)):
+        if not _ranked_mip(search, gini_ordered(form, best.x[form.cols.benefit]), left, objective,
+                           (np.arange(form.shape[1]), best.x)):
             break
         reranked += 1
     if reranked:
@@ -211,95 +218,98 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
 
 
 def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
-                      start: tuple[np.ndarray, np.ndarray] | None, explained: bool) -> None:
+                      start: tuple[np.ndarray, np.ndarray] | None, explained: bool) -> SolveResult:
     """A portfolio that meets the Gini cap for sure, from `gini_ordered`: municipalities are ranked
     by the benefit per head of the LP relaxation (with the pairwise rows, or without the cap when
-    it is cut), re-ranked by each ordered LP's solution while that gains RANKING_GAIN (each
-    ranking keeps the last one's solution), then `_ranked_mip` for the last ranking. The first LP
-    is a valid bound."""
+    it is cut), re-ranked by each ranked LP's solution while that gains RANKING_GAIN (each
+    ranking keeps the last one's solution), then `_ranked_mip` for the last ranking. Returns the
+    first LP, a valid bound (the cut rounds start from it)."""
     form, clock = search.form, time.perf_counter()
-    result = solve(form, options, objective, relax=True)
-    _raise_unless_solution(result, form, options, explained)
-    if result.status == Status.OPTIMAL:
-        search.bounds.append(result.objective)
-    relaxed_x, previous = result.x, None
+    relaxation = solve(form, options, objective, relax=True)
+    _raise_unless_solution(relaxation, form, options, explained)
+    if relaxation.status == Status.OPTIMAL:
+        search.bound(relaxation.objective)
+    point, previous = relaxation.x, None  # an LP solution that fits the ranking of `ranked`
     for _ in range(MAX_RANKINGS):
+        ranked = gini_ordered(form, point[form.cols.benefit])
         left = options.time_limit_s - (time.perf_counter() - clock)
-        relaxed = solve(gini_ordered(form, relaxed_x[form.cols.benefit]), replace(options, time_limit_s=max(1.0, left / 2)),
-                        _padded(form, objective), relax=True)
-        if relaxed.status != Status.OPTIMAL or (
-                previous is not None and form.sense * (previous - relaxed.objective) < RANKING_GAIN * abs(previous)):
+        relaxed = solve(ranked, replace(options, time_limit_s=max(1.0, left / 2)), _extended(objective, ranked), relax=True)
+        if relaxed.status != Status.OPTIMAL:
             break
-        relaxed_x, previous = relaxed.x[:form.shape[1]], relaxed.objective
+        point = relaxed.x
+        if previous is not None and form.sense * (previous - relaxed.objective) < RANKING_GAIN * abs(previous):
+            break
+        previous = relaxed.objective
     search.seconds += time.perf_counter() - clock
     left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-    _ranked_mip(search, relaxed_x[form.cols.benefit], left, objective, start, relaxed_x)
+    _ranked_mip(search, ranked, left, objective, start, _extended(point, ranked))
     if search.best is None:
         search.ended = "the ranked model found no portfolio"
+    return relaxation
 
 
-def _ranked_mip(search: _GiniSearch, benefit: np.ndarray, options: SolverSettings, objective: np.ndarray | None,
+def _ranked_mip(search: _GiniSearch, ranked: Formulation, options: SolverSettings, objective: np.ndarray | None,
                 start: tuple[np.ndarray, np.ndarray] | None, relaxed_x: np.ndarray | None = None) -> bool:
-    """The MIP of `gini_ordered` for the ranking of `benefit`, its portfolio offered to `search`;
-    whether it beat the best one. Above PRESOLVE_MAX_COLUMNS columns, where HiGHS's own search
-    found nothing in time (and ran on past its time limit), RENS around the ranked LP's solution
-    `relaxed_x` (solved here if not given; a solution fits its own ranking) takes its place."""
-    form, before = search.form, search.best
-    ranked, padded = gini_ordered(form, benefit), _padded(form, objective)
-    clock = time.perf_counter()
+    """The MIP of `ranked` (a `gini_ordered` model of `search.form`), its portfolio offered to
+    `search`; whether it beat the best one. Above PRESOLVE_MAX_COLUMNS columns, where HiGHS's own
+    search found nothing in time (and ran on past its time limit), RENS around the ranked LP's
+    solution `relaxed_x` (solved here if not given) takes its place."""
+    form, before, clock = search.form, search.best, time.perf_counter()
     if form.shape[1] <= PRESOLVE_MAX_COLUMNS:
-        result = solve(ranked, options, padded, start=start)
+        result = solve(ranked, options, _extended(objective, ranked), start=start)
     else:
         if relaxed_x is None:
-            relaxed = solve(ranked, options, padded, relax=True)
-            relaxed_x = relaxed.x[:form.shape[1]] if relaxed.status == Status.OPTIMAL else None
+            relaxed = solve(ranked, options, _extended(objective, ranked), relax=True)
+            relaxed_x = relaxed.x if relaxed.status == Status.OPTIMAL else None
         left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-        result = None if relaxed_x is None else rens(ranked, np.r_[relaxed_x, np.zeros(2 * len(benefit))], left, padded)
+        result = None if relaxed_x is None else rens(ranked, relaxed_x, left, _extended(objective, ranked))
     search.seconds += time.perf_counter() - clock
     if result is not None and result.status.has_solution:
-        search.offer(replace(result, note=RANKED), result.x[:form.shape[1]])
+        search.offer(replace(result, x=result.x[:form.shape[1]], note=RANKED))
     return search.best is not before
 
 
 RANKED = "the best portfolio meeting the Gini cap for one ranking of the municipalities (formulation.gini_ordered)"
 
 
-def _padded(form: Formulation, objective: np.ndarray | None) -> np.ndarray | None:
-    """An objective vector of `form` extended to the columns `gini_ordered` adds (at zero)."""
-    return None if objective is None else np.r_[objective, np.zeros(2 * len(form.case.municipalities))]
+def _extended(vector: np.ndarray | None, ranked: Formulation) -> np.ndarray | None:
+    """A vector over a model's columns extended by zeros to the columns `gini_ordered` added in `ranked`."""
+    return None if vector is None else np.r_[vector, np.zeros(ranked.shape[1] - len(vector))]
 
 
 def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
-                start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None, explained: bool) -> None:
+                start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None, explained: bool,
+                relaxation: SolveResult | None = None) -> None:
     """The Gini cap by cuts: the LP relaxation is cut first (cheap), then the MIP is re-solved
     while its portfolio breaks the cap; every relaxation solved to its end bounds the optimum. A
-    portfolio that meets the cap ends the rounds; the time limit holds for all rounds together."""
-    seconds, population = 0.0, search.form.case.municipalities["population"].to_numpy()
+    portfolio that meets the cap ends the rounds; the time limit holds for all rounds together.
+    `relaxation`, the LP of `search.form` already solved, is not solved again."""
+    started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
     gini_max = search.form.case.settings.justice.gini_max
     for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
             form = search.form
-            remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds))
-            result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
-            seconds += result.seconds
-            search.seconds += result.seconds
+            if relax and relaxation is not None:
+                result, relaxation = relaxation, None
+            else:
+                remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - (search.seconds - started)))
+                result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
+                search.seconds += result.seconds
             if not result.status.has_solution and result.status not in (Status.INFEASIBLE, Status.INTERRUPTED):
                 cuts = int(np.sum(form.row_family == "gini_max"))
                 search.ended = f"the cut rounds' {'LP' if relax else 'MIP'} ended with {cuts} cuts: {result.highs_status}"
                 return
             _raise_unless_solution(result, form, options, explained)
-            bound = result.dual_bound if not relax else result.objective if result.status == Status.OPTIMAL else None
-            if bound is not None and np.isfinite(bound):  # an LP stopped early bounds nothing
-                search.bounds.append(bound)
+            search.bound(result.dual_bound if not relax else result.objective if result.status == Status.OPTIMAL else None)
             benefit = result.x[form.cols.benefit]
             gini = population_gini(benefit, population)
             if gini is None or gini <= gini_max + GINI_TOLERANCE:
                 if not relax:
-                    search.offer(replace(result, note=None), result.x)
+                    search.offer(result)
                     search.ended = "a round's portfolio met the cap"
                     return
                 break
-            if seconds >= options.time_limit_s:
+            if search.seconds - started >= options.time_limit_s:
                 search.ended = f"time limit reached before a round's portfolio met the Gini cap (last one: {gini:.4f})"
                 return
             search.form = gini_cut(form, benefit)

@@ -82,8 +82,6 @@ def with_prerequisites(mt: pd.DataFrame, forced: np.ndarray) -> np.ndarray:
     return closure
 
 
-
-
 def rens(form: Formulation, x: np.ndarray, options: SolverSettings, objective: np.ndarray | None = None) -> SolveResult:
     """RENS (relaxation enforced neighbourhood search): the MIP with every integer column that is
     integral in the LP solution `x` fixed there. What is left is small enough for HiGHS's presolve
