@@ -14,7 +14,7 @@ from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import (REQUIREMENTS, Formulation, build, gini_cut, gini_ordered, gini_row_scale, needs_gini_cuts,
                           objective_vector)
-from .heuristics import greedy_portfolio, rens
+from .heuristics import greedy_portfolio, rens, rounded
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, relax_budget
 from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
@@ -250,19 +250,28 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
 
 def _ranked_mip(search: _GiniSearch, ranked: Formulation, options: SolverSettings, objective: np.ndarray | None,
                 start: tuple[np.ndarray, np.ndarray] | None, relaxed_x: np.ndarray | None = None) -> bool:
-    """The MIP of `ranked` (a `gini_ordered` model of `search.form`), its portfolio offered to
-    `search`; whether it beat the best one. Above PRESOLVE_MAX_COLUMNS columns, where HiGHS's own
-    search found nothing in time (and ran on past its time limit), RENS around the ranked LP's
-    solution `relaxed_x` (solved here if not given) takes its place."""
+    """Portfolios of `ranked` (a `gini_ordered` model of `search.form`) offered to `search`; whether
+    one beat the best. First the ranked LP's solution `relaxed_x` (solved here if not given)
+    rounded (`heuristics.rounded`), then, started from it, the MIP of `ranked`, or above
+    PRESOLVE_MAX_COLUMNS columns, where HiGHS's own search found nothing in time (and ran on past
+    its time limit), RENS around the ranked LP's solution."""
     form, before, clock = search.form, search.best, time.perf_counter()
-    if form.shape[1] <= PRESOLVE_MAX_COLUMNS:
-        result = solve(ranked, options, _extended(objective, ranked), start=start)
+    cost = _extended(objective, ranked)
+
+    def left() -> SolverSettings:
+        return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+
+    if relaxed_x is None:
+        relaxed = solve(ranked, options, cost, relax=True)
+        relaxed_x = relaxed.x if relaxed.status == Status.OPTIMAL else None
+    found = None if relaxed_x is None else rounded(ranked, relaxed_x, left(), cost)
+    if found is not None:
+        search.offer(replace(found, x=found.x[:form.shape[1]], note=RANKED))
+        start = (np.arange(ranked.shape[1]), found.x)
+    if ranked.shape[1] <= PRESOLVE_MAX_COLUMNS:
+        result = solve(ranked, left(), cost, start=start)
     else:
-        if relaxed_x is None:
-            relaxed = solve(ranked, options, _extended(objective, ranked), relax=True)
-            relaxed_x = relaxed.x if relaxed.status == Status.OPTIMAL else None
-        left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-        result = None if relaxed_x is None else rens(ranked, relaxed_x, left, _extended(objective, ranked))
+        result = None if relaxed_x is None else rens(ranked, relaxed_x, left(), cost)
     search.seconds += time.perf_counter() - clock
     if result is not None and result.status.has_solution:
         search.offer(replace(result, x=result.x[:form.shape[1]], note=RANKED))
