@@ -74,22 +74,61 @@ def test_without_justice_rules_the_relaxation_and_core_are_the_budgets_alone(tmp
     assert core.settings == base.settings
 
 
-def test_under_a_gini_cap_nothing_is_sure_and_every_municipality_keeps_its_best_measures(tmp_path):
-    """More benefit anywhere can break a Gini cap, so no pick is taken for sure; and each
-    municipality keeps its CORE_PER_MUNICIPALITY best candidates per euro (ranked here again)."""
-    from measureopt.relaxation import CORE_PER_MUNICIPALITY
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory):
+    """100 x 50 generated with gini_max 0.4: each municipality's best few candidates per euro
+    cannot meet the cap."""
+    justice = {"vulnerable_share_min": 0.3, "gini_max": 0.4}
+    return mo.load(generate_case(tmp_path_factory.mktemp("capped") / "g", 100, 50, seed=0, justice=justice))
 
-    directory = generate_case(tmp_path / "g", 70, 8, seed=0, justice={"vulnerable_share_min": 0.3, "gini_max": 0.4})
-    case = mo.load(directory)
+
+def test_under_a_gini_cap_nothing_is_sure_and_every_municipality_keeps_the_means_to_its_share(capped):
+    """More benefit anywhere can break a Gini cap, so no pick is taken for sure; each municipality
+    keeps its CORE_PER_MUNICIPALITY best candidates per euro, and enough of them to give it
+    CORE_COVER times the relaxation's benefit per head, or all it has (recomputed here)."""
+    from measureopt.relaxation import CORE_COVER, CORE_PER_MUNICIPALITY
+
+    case = capped
     relaxation = relax_budget(case)
     core, positions = core_case(case, relaxation)
     assert not (core.measures["status"] == "committed").any()
     mt = case.measures
+    most = (mt["co2_reduction_t"] * mt["max_units"]).to_numpy()  # the benefit is abatement here
+    population = case.municipalities["population"].to_numpy()
+    level = CORE_COVER * most[relaxation.group_best].sum() / population.sum()
+    kept = np.isin(np.arange(len(mt)), positions)
+    groups = mt["group"].fillna(mt["measure"]).to_numpy()
     per_euro = relaxation.worth / relaxation.cost
+    covered = 0
     for m in range(len(case.municipalities)):
         own = np.flatnonzero((mt["m"].to_numpy() == m) & (relaxation.worth > 0))
         best = own[np.argsort(-per_euro[own], kind="stable")[:CORE_PER_MUNICIPALITY]]
         assert set(best) <= set(positions)
+
+        def means(chosen: np.ndarray) -> float:  # one measure per group of alternatives, the largest
+            return sum(max(most[j] for j in chosen if groups[j] == g) for g in set(groups[chosen]))
+
+        assert means(own[kept[own]]) >= min(level * population[m], means(own)) * (1 - 1e-12)
+        covered += means(best) < min(level * population[m], means(own))
+    assert covered > 0  # somewhere the best few were not enough
+
+
+def test_a_gini_cap_the_best_few_per_municipality_cannot_meet_is_met_by_the_cover(capped, monkeypatch):
+    """With pairwise Gini rows (exact): with only each municipality's best few candidates per
+    euro the core's LP is infeasible; with the cover it is feasible, and no better than the
+    whole case's."""
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 100)
+    case = capped
+    bound = relax_budget(case)
+    options = engine.solver_settings(case)
+    monkeypatch.setattr(relaxation, "CORE_COVER", 0.0)
+    few, _ = core_case(case, bound)
+    assert solve(formulation.build(few), options, relax=True).status == Status.INFEASIBLE
+    monkeypatch.setattr(relaxation, "CORE_COVER", 1.0)
+    covered, _ = core_case(case, bound)
+    core_lp = solve(formulation.build(covered), options, relax=True)
+    assert core_lp.status == Status.OPTIMAL
+    assert core_lp.objective <= solve(formulation.build(case), options, relax=True).objective * (1 + 1e-9)
 
 
 def test_no_core_portfolio_and_a_too_large_whole_model_is_a_quick_solver_error(tmp_path, monkeypatch):
@@ -137,3 +176,25 @@ def test_a_core_without_a_portfolio_in_time_says_where_and_why(tmp_path, monkeyp
     monkeypatch.setattr(engine, "_solved", nothing_in_time)  # fault injection: the core solve times out
     with pytest.raises(SolverError, match=r"on the core of .* measures.*Gini cap is enforced by cuts"):
         mo.solve(case)
+
+
+def test_a_core_portfolio_is_the_answer_when_the_whole_model_then_finds_none(tmp_path, monkeypatch):
+    """Below WHOLE_MODEL_MAX_MEASURES the whole model runs from a core portfolio the bound does not
+    certify; when it ends without one (a time limit, here forced), the core's verified portfolio
+    is reported, not an error."""
+    case = mo.load(generate_case(tmp_path / "g", 20, 20, seed=2, justice={"vulnerable_share_min": 0.38}))
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    solved, whole = engine._solved, []
+
+    def whole_model_finds_none(form, *args, **kwargs):
+        if len(form.case.measures) == len(case.measures):
+            whole.append(form.shape)
+            raise SolverError("HiGHS found no solution (Time limit reached); try a longer solver.time_limit_s")
+        return solved(form, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_solved", whole_model_finds_none)
+    result = mo.solve(case)
+    assert whole, "the whole model was not started"
+    assert result.status == Status.TIME_LIMIT and not result.verified.violations
+    assert result.mip_gap > case.settings.solver.mip_gap
+    assert "found none in the time left" in " ".join(result.notes)

@@ -484,6 +484,7 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
     clock = time.perf_counter()  # the relaxation's seconds count towards the time limit
     relaxation = relax_budget(case) if len(case.measures) > CORE_MIN_MEASURES else None
     start = None if start is None else (start.units, start.selected)
+    core = None
     if relaxation is not None:
         left = max(1.0, options.time_limit_s - (time.perf_counter() - clock))
         core, timed_out = _core_solution(case, relaxation, replace(options, time_limit_s=left))
@@ -519,7 +520,12 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
         lower = form.col_lower.copy()
         lower[form.cols.t] = floor * (1 - 1e-9)
         form = replace(form, col_lower=lower)
-    form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start), reuse=reuse)
+    try:
+        form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start), reuse=reuse)
+    except SolverError:
+        if core is None:
+            raise
+        return replace(core, notes=[*core.notes, "the whole case, started from the core's portfolio, found none in the time left"])
     solve_seconds += result.seconds
     portfolio, verified = _checked(case, form, result.x, floor)
     value = objective_value(case, form.objective_name, verified)
