@@ -173,9 +173,24 @@ def test_a_core_without_a_portfolio_in_time_says_where_and_why(tmp_path, monkeyp
         raise SolverError("HiGHS found no solution (Time limit reached)")
 
     monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "GINI_CORE_MIN_MEASURES", 0)
     monkeypatch.setattr(engine, "_solved", nothing_in_time)  # fault injection: the core solve times out
     with pytest.raises(SolverError, match=r"on the core of .* measures.*Gini cap is enforced by cuts"):
         mo.solve(case)
+
+
+def test_under_a_gini_cap_the_core_waits_for_its_own_threshold(tmp_path, monkeypatch):
+    """Between CORE_MIN_MEASURES and GINI_CORE_MIN_MEASURES a Gini-capped case is solved whole,
+    where cut rounds bound the cap (the core's Lagrangian bound ignores it); a case without the
+    cap is solved on its core."""
+    directory = generate_case(tmp_path / "g", 20, 20, seed=2, justice={"vulnerable_share_min": 0.3})
+    monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
+    monkeypatch.setattr(engine, "GINI_CORE_MIN_MEASURES", 10**9)
+    cores = []
+    monkeypatch.setattr(engine, "core_case", lambda case, *a: cores.append(case) or core_case(case, *a))
+    assert not mo.solve(mo.load(directory)).verified.violations and len(cores) == 1
+    capped = mo.solve(mo.load(directory, overrides={"justice": {"gini_max": 0.45}}))
+    assert len(cores) == 1 and not capped.verified.violations
 
 
 def test_a_core_portfolio_is_the_answer_when_the_whole_model_then_finds_none(tmp_path, monkeypatch):
