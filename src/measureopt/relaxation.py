@@ -223,9 +223,9 @@ def _safe_to_commit(case: Case) -> np.ndarray:
 def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.ndarray) -> np.ndarray:
     """Each municipality's candidates with the highest worth per euro: its CORE_PER_MUNICIPALITY
     best, and further ones until those before could give it CORE_COVER times the benefit per head
-    of the relaxation's picks (at max_units, one measure per group counted). Without them a core
-    under a Gini cap held 0.03-0.2 of that benefit per head in most municipalities and could not
-    meet the cap (1,000 x 50 generated: 0.2 at the median, where the case has 4.8)."""
+    of the relaxation's picks (at max_units, one measure per group counted). With the 5 best alone,
+    most municipalities of 1,000 x 50 generated could give 0.03-0.2 t/yr per head at most (the
+    whole case: 3.8-9), and the core could not meet a Gini cap of 0.4."""
     mt = case.measures
     worth, cost = relaxation.worth, relaxation.cost
     ben = benefit(case)
