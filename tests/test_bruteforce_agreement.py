@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import measureopt as mo
-from tests.reference.bruteforce import solve_case
+from tests.reference.agreement import agree
 from tests.reference.tiny_cases import tiny_case_params, write_tiny_case
 
 FAMILIES = {
@@ -37,38 +36,17 @@ FAMILIES = {
 }
 
 
-def _ours(case_dir):
-    try:
-        result = mo.solve(mo.load(case_dir))
-    except mo.InfeasibleError as error:
-        assert error.explanation and error.explanation[0].startswith("the case is infeasible")
-        return "infeasible", None
-    return "optimal", result.objective_value
-
-
-def _agree(case_dir) -> str:
-    try:
-        reference = solve_case(case_dir)
-    except ValueError:  # too many portfolios to enumerate
-        return "skipped"
-    status, value = _ours(case_dir)
-    assert status == reference["status"], (status, reference)
-    if value is not None:
-        assert value == pytest.approx(reference["objective"], rel=1e-7, abs=1e-7)
-    return status
-
-
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_optimum_equals_brute_force(family, tmp_path):
-    outcomes = [_agree(write_tiny_case(tmp_path / str(seed), seed, **FAMILIES[family])) for seed in range(8)]
+    outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, **FAMILIES[family])) for seed in range(8)]
     assert outcomes.count("optimal") >= 2, f"{family}: too few feasible cases to test anything: {outcomes}"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=tiny_case_params())
-def test_random_cases_agree(params, tmp_path_factory):
+def test_random_casesagree(params, tmp_path_factory):
     seed, knobs = params
-    _agree(write_tiny_case(tmp_path_factory.mktemp("case"), seed, **knobs))
+    agree(write_tiny_case(tmp_path_factory.mktemp("case"), seed, **knobs))
 
 
 @pytest.mark.parametrize("benefit", ["abatement", "households", "investment"])
@@ -77,6 +55,6 @@ def test_gini_cuts_agree_with_brute_force(benefit, tmp_path, monkeypatch):
     from measureopt import formulation
 
     monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 0)
-    outcomes = [_agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25, "benefit": benefit}))
+    outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25, "benefit": benefit}))
                 for seed in range(10)]
     assert outcomes.count("optimal") >= 2, outcomes

@@ -14,9 +14,9 @@ from measureopt.engine import objective_value, portfolio_from, run_case, solver_
 from measureopt.formulation import build, gini_ordered
 from measureopt.solver import Status, solve
 from measureopt.verify import verify
+from tests.reference.agreement import agree
 from tests.reference.bruteforce import solve_case
 from tests.reference.tiny_cases import write_tiny_case
-from tests.test_bruteforce_agreement import _agree
 
 
 def _ranked_optimum(case, ranking: tuple) -> float | None:
@@ -87,6 +87,6 @@ def test_ranked_start_then_the_exact_model_agrees_with_brute_force(pairwise_max,
     cut rounds (0), forced on tiny cases: the optimum is brute force's."""
     monkeypatch.setattr(engine, "SMALL_MODEL_INTEGERS", 0)  # every Gini model is 'large'
     monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", pairwise_max)
-    outcomes = [_agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25}, budget_total=True))
+    outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25}, budget_total=True))
                 for seed in range(10)]
     assert outcomes.count("optimal") >= 3, outcomes
