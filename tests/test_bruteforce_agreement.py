@@ -44,7 +44,7 @@ def test_optimum_equals_brute_force(family, tmp_path):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=tiny_case_params())
-def test_random_casesagree(params, tmp_path_factory):
+def test_random_cases_agree(params, tmp_path_factory):
     seed, knobs = params
     agree(write_tiny_case(tmp_path_factory.mktemp("case"), seed, **knobs))
 

@@ -147,23 +147,34 @@ def _raise_unless_solution(result: SolveResult, form: Formulation, options: Solv
 @dataclass
 class _GiniSearch:
     """What the search under a Gini cap has: the formulation (with its cuts so far), the best
-    solution that meets the cap, valid bounds on the optimum (in the model's sense) and how it ended."""
+    solution that meets the cap, valid bounds on the optimum (in the model's sense), how it ended,
+    and its own gap trajectory (seconds, best portfolio, tightest bound, gap), the sub-models'
+    solves having gaps to bounds of their own."""
 
     form: Formulation
     best: SolveResult | None = None
     bounds: list = field(default_factory=list)
     seconds: float = 0.0
     ended: str = ""
+    trajectory: list = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
 
     def offer(self, result: SolveResult) -> None:
         """Keep `result`, a portfolio that meets the cap (in the columns of `form`), if it beats the best."""
         if self.best is None or self.form.sense * (result.objective - self.best.objective) < 0:
             self.best = result
+            self._record()
 
     def bound(self, value: float | None) -> None:
         """Record the optimum of a relaxation solved to its end (None or infinite: no bound)."""
         if value is not None and np.isfinite(value):
             self.bounds.append(value)
+            self._record()
+
+    def _record(self) -> None:
+        bound, gap = self.gap()
+        if gap is not None and (not self.trajectory or self.trajectory[-1][1:] != (self.best.objective, bound, gap)):
+            self.trajectory.append((round(time.perf_counter() - self.started, 3), self.best.objective, bound, gap))
 
     def gap(self) -> tuple[float | None, float | None]:
         """The tightest bound and the best portfolio's relative gap to it (None when unknown)."""
@@ -218,7 +229,8 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
     note = None if best.note is None and status == Status.OPTIMAL else (
         f"{best.note or 'the best portfolio of the exact model'}; {search.ended}; gap to the best valid bound "
         f"{'unknown' if gap is None else f'{gap:.2e}'}")
-    return search.form, replace(best, status=status, mip_gap=gap, dual_bound=bound, seconds=search.seconds, note=note)
+    return search.form, replace(best, status=status, mip_gap=gap, dual_bound=bound, seconds=search.seconds, note=note,
+                                trajectory=tuple(search.trajectory))
 
 
 def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,

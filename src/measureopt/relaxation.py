@@ -196,7 +196,7 @@ def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND)
     free = candidate & (distance <= band)
     justice = case.settings.justice
     if justice.gini_max is not None or justice.population_floor is not None:
-        free |= candidate & _municipal_cover(case, relaxation, candidate)
+        free |= candidate & _municipal_cover(case, relaxation, candidate, codes)
     rivals = np.bincount(codes[free], minlength=len(pick_of_group))[codes] - free
     settled = relaxation.group_best & ~free & (rivals == 0) & _safe_to_commit(case)
     sure = _sure(mt, settled, status == "committed")
@@ -220,7 +220,7 @@ def _safe_to_commit(case: Case) -> np.ndarray:
     return np.ones(len(case.measures), bool)
 
 
-def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.ndarray) -> np.ndarray:
+def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """Each municipality's candidates with the highest worth per euro: its CORE_PER_MUNICIPALITY
     best, and further ones until those before could give it CORE_COVER times the benefit per head
     of the relaxation's picks (at max_units, one measure per group counted). With the 5 best alone,
@@ -234,11 +234,11 @@ def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.nda
     taken = relaxation.group_best | (mt["status"].to_numpy() == "committed")
     per_head = float(np.sum(most[taken])) / max(float(population.sum()), 1e-12)
     rate = np.divide(worth, cost, out=np.where(worth > 0, np.inf, 0.0), where=cost > 0)
-    ranked = pd.DataFrame({"m": mt["m"].to_numpy(), "rate": rate, "key": _choice_keys(mt).to_numpy()})[candidate & (worth > 0)]
+    ranked = pd.DataFrame({"m": mt["m"].to_numpy(), "rate": rate, "choice": choices})[candidate & (worth > 0)]
     ranked = ranked.sort_values("rate", ascending=False, kind="stable")
-    counted = np.where(ranked.duplicated(["m", "key"]).to_numpy(), 0.0, most[ranked.index.to_numpy()])
+    ranked["counted"] = np.where(ranked.duplicated(["m", "choice"]).to_numpy(), 0.0, most[ranked.index.to_numpy()])
     by_municipality = ranked.groupby("m", sort=False)
-    before = pd.Series(counted, index=ranked.index).groupby(ranked["m"], sort=False).cumsum().to_numpy() - counted
+    before = by_municipality["counted"].cumsum().to_numpy() - ranked["counted"].to_numpy()
     level = CORE_COVER * per_head * population[ranked["m"].to_numpy()]
     keep = (by_municipality.cumcount().to_numpy() < CORE_PER_MUNICIPALITY) | (before < level)
     chosen = np.zeros(len(mt), bool)
