@@ -74,3 +74,24 @@ def test_chains_are_cut_from_the_tasks_not_from_the_workers(workers):
     assert [o.key for o in outcomes] == list(range(7))
     assert [o.value for o in outcomes] == [1, 3, None, 4, 9, 15, 7]  # chains: [1 2 0] [4 5 6] [7]
     assert [o.status for o in outcomes].count("failed") == 1 and "infeasible" in outcomes[2].error
+
+
+def test_a_reused_model_gets_its_whole_time_limit_at_every_solve():
+    """HiGHS sums the run time of all LP solves of one instance against its time limit: solves of a
+    kept model (edited between budgets) whose times together pass solver.time_limit_s must each
+    still get all of it and end optimal, as a fresh model does."""
+    from dataclasses import replace
+
+    from measureopt.engine import solver_settings
+    from measureopt.formulation import build
+    from measureopt.solver import Status, solve
+
+    cases = _points("budget.total_eur", [1.9e9, 2.5e9])
+    forms = [build(case) for case in cases]
+    fresh = [solve(form, solver_settings(case), relax=True) for form, case in zip(forms, cases)]
+    options = replace(solver_settings(cases[0]), time_limit_s=3 * max(r.seconds for r in fresh) + 0.01)
+    reuse = Reuse()
+    results = [solve(forms[i % 2], options, relax=True, reuse=reuse) for i in range(60)]
+    assert reuse.updates == 59 and reuse.highs.getRunTime() > options.time_limit_s  # summed past the limit
+    assert [r.status for r in results] == [Status.OPTIMAL] * 60
+    assert [r.objective for r in results] == pytest.approx([fresh[i % 2].objective for i in range(60)], rel=1e-6)

@@ -166,7 +166,9 @@ def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings,
     highs.setOptionValue("output_flag", bool(options.verbose))
     highs.setOptionValue("mip_rel_gap", min(options.mip_gap, SMALL_MODEL_GAP) if small else options.mip_gap)
     highs.setOptionValue("mip_abs_gap", 1e-9)
-    highs.setOptionValue("time_limit", float(options.time_limit_s))
+    # HiGHS compares its time limit with the run time of the instance, summed over every run: a
+    # reused model (`Reuse`) would otherwise stop at once after solves that took that long in all
+    highs.setOptionValue("time_limit", highs.getRunTime() + float(options.time_limit_s))
     highs.setOptionValue("random_seed", int(options.seed))
     if columns > PRESOLVE_MAX_COLUMNS:
         highs.setOptionValue("presolve", "off")
