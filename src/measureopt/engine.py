@@ -12,8 +12,8 @@ import numpy as np
 
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
-from .formulation import (REQUIREMENTS, Formulation, build, gini_cut, gini_ordered, gini_row_scale, needs_gini_cuts,
-                          objective_vector)
+from .formulation import (REQUIREMENTS, Formulation, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
+                          needs_gini_cuts, objective_vector)
 from .heuristics import greedy_portfolio, rens, rounded
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, relax_budget
@@ -30,6 +30,18 @@ MAX_RANKINGS = 8
 RANKING_GAIN = 1e-4
 #: seconds left after the exact model for which the best portfolio is re-ranked and the MIP re-solved
 RERANK_MIN_SECONDS = 10.0
+#: from this many municipalities the Gini cap's first portfolio comes from a floor on benefit per head
+#: (`_floored_portfolio`), not from the ranked model, whose chain of one row per municipality makes its
+#: LP slow: 10 s at 1,000 x 50, about 440 s on 8,000 x 50's core, where the floor's LPs take 1-22 s
+GINI_FLOOR_MIN_MUNICIPALITIES = 2_000
+#: bisection steps on the floor, as a share of the mean benefit per head without the cap (1/64 at the end;
+#: 8,000 x 50's core: 28.96M t/yr at 1/2, 28.98M at 63/128)
+FLOOR_STEPS = 6
+#: share of solver.time_limit_s for the floored search: the cut rounds after it seldom end at that size
+#: (8,000 x 50's core: their LP with 5 cuts took the rest of 300 s)
+GINI_FLOOR_SHARE = 0.8
+#: floors whose LP met the cap that are made portfolios at most, the lowest first
+FLOOR_ROUNDINGS = 4
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
 CORE_MIN_MEASURES = 25_000
 #: ... with a Gini cap, above this many: the core's bound, the Lagrangian one, ignores the cap, where
@@ -187,13 +199,18 @@ class _GiniSearch:
 
 def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarray | None,
                  start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None, explained: bool) -> tuple[Formulation, SolveResult]:
-    """A Gini cap, exact where time allows: a portfolio that meets it from the inner approximation
-    (`_ranked_portfolio`, GINI_INNER_SHARE of the time limit) starts the exact model, which is
+    """A Gini cap, exact where time allows: a portfolio that meets it from an inner approximation
+    (`_ranked_portfolio` in GINI_INNER_SHARE of the time limit, or from GINI_FLOOR_MIN_MUNICIPALITIES
+    municipalities `_floored_portfolio` in GINI_FLOOR_SHARE) starts the exact model, which is
     the pairwise rows' MIP up to GINI_PAIRWISE_MAX municipalities and cut rounds (`_cut_rounds`)
     above; the best portfolio meeting the cap is reported with its gap to the best valid bound."""
     search = _GiniSearch(form)
-    relaxation = _ranked_portfolio(search, replace(options, time_limit_s=GINI_INNER_SHARE * options.time_limit_s),
-                                   objective, start, explained)
+    floored = len(form.case.municipalities) >= GINI_FLOOR_MIN_MUNICIPALITIES
+    inner = replace(options, time_limit_s=(GINI_FLOOR_SHARE if floored else GINI_INNER_SHARE) * options.time_limit_s)
+    if floored:
+        relaxation = _floored_portfolio(search, inner, objective, explained)
+    else:
+        relaxation = _ranked_portfolio(search, inner, objective, start, explained)
     if search.best is not None:
         start = (np.arange(form.shape[1]), search.best.x)
     left = replace(options, time_limit_s=max(1.0, options.time_limit_s - search.seconds))
@@ -209,7 +226,7 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
             _raise_unless_solution(result, form, options, explained)
         search.ended = f"the pairwise Gini rows' MIP ended: {result.highs_status}"
     reranked = 0
-    while search.best is not None and options.time_limit_s - search.seconds >= RERANK_MIN_SECONDS:
+    while not floored and search.best is not None and options.time_limit_s - search.seconds >= RERANK_MIN_SECONDS:
         gap = search.gap()[1]
         if gap is not None and gap <= options.mip_gap:
             break
@@ -241,10 +258,7 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
     ranking keeps the last one's solution), then `_ranked_mip` for the last ranking. Returns the
     first LP, a valid bound (the cut rounds start from it)."""
     form, clock = search.form, time.perf_counter()
-    relaxation = solve(form, options, objective, relax=True)
-    _raise_unless_solution(relaxation, form, options, explained)
-    if relaxation.status == Status.OPTIMAL:
-        search.bound(relaxation.objective)
+    relaxation = _relaxed(search, options, objective, explained)
     point, previous = relaxation.x, None  # an LP solution that fits the ranking of `ranked`
     for _ in range(MAX_RANKINGS):
         ranked = gini_ordered(form, point[form.cols.benefit])
@@ -261,6 +275,65 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
     _ranked_mip(search, ranked, left, objective, start, _extended(point, ranked))
     if search.best is None:
         search.ended = "the ranked model found no portfolio"
+    return relaxation
+
+
+def _relaxed(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None, explained: bool) -> SolveResult:
+    """The LP relaxation of `search.form` without the cap's cuts, its optimum recorded as a bound."""
+    relaxation = solve(search.form, options, objective, relax=True)
+    _raise_unless_solution(relaxation, search.form, options, explained)
+    if relaxation.status == Status.OPTIMAL:
+        search.bound(relaxation.objective)
+    return relaxation
+
+
+def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
+                       explained: bool) -> SolveResult:
+    """A portfolio that meets the Gini cap, from a floor on every municipality's benefit per head
+    (`formulation.benefit_floor`): the lowest floor, as a share of the LP relaxation's mean benefit
+    per head, at which the LP's solution meets the cap (bisection, FLOOR_STEPS steps), made a
+    portfolio by the MIP under that floor, or above PRESOLVE_MAX_COLUMNS columns by RENS
+    (`heuristics.rens`: the LP's integral columns fixed, a small MIP over the others; rounding
+    would break the floors the LP meets exactly), and kept when it meets the cap
+    too (else a higher floor whose LP met the cap, FLOOR_ROUNDINGS tried at most, spread up to the
+    highest, as a lumpy case can break the cap or a floor met exactly in the LP when rounded).
+    Raising the floors lifts the municipalities that get least and, with the budget, takes from
+    the others, so the Gini falls. Returns the LP relaxation, a valid bound."""
+    form, clock = search.form, time.perf_counter()
+    relaxation = _relaxed(search, options, objective, explained)
+    population = form.case.municipalities["population"].to_numpy()
+    gini_max = form.case.settings.justice.gini_max
+    mean = float(relaxation.x[form.cols.benefit].sum() / population.sum())
+
+    def left() -> SolverSettings:
+        return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+
+    def meets_cap(x: np.ndarray) -> bool:
+        gini = population_gini(x[form.cols.benefit], population)
+        return gini is None or gini <= gini_max + GINI_TOLERANCE
+
+    reuse, low, high, met = Reuse(), 0.0, 1.0, []
+    for _ in range(FLOOR_STEPS):
+        if time.perf_counter() - clock >= options.time_limit_s:
+            break
+        share = (low + high) / 2
+        result = solve(benefit_floor(form, share * mean), left(), objective, relax=True, reuse=reuse)
+        if result.status == Status.OPTIMAL and meets_cap(result.x):
+            high = share
+            met.append((share, result.x))
+        else:
+            low = share
+    met.sort(key=lambda point: point[0])  # the lowest floor first: the LP's best; then spread up to the highest
+    for i in np.unique(np.linspace(0, len(met) - 1, min(len(met), FLOOR_ROUNDINGS)).round().astype(int)):
+        share, x = met[i]
+        floored = benefit_floor(form, share * mean)
+        found = solve(floored, left(), objective) if form.shape[1] <= PRESOLVE_MAX_COLUMNS else rens(floored, x, left(), objective)
+        if found.status.has_solution and meets_cap(found.x):
+            search.offer(replace(found, note=f"{FLOORED} ({share:.4f} of the mean)"))
+            break
+    search.seconds += time.perf_counter() - clock
+    if search.best is None:
+        search.ended = "no floor on benefit per head gave a portfolio that meets the Gini cap"
     return relaxation
 
 
@@ -294,6 +367,7 @@ def _ranked_mip(search: _GiniSearch, ranked: Formulation, options: SolverSetting
     return search.best is not before
 
 
+FLOORED = "a portfolio meeting the Gini cap by a floor on every municipality's benefit per head"
 RANKED = "the best portfolio meeting the Gini cap for one ranking of the municipalities (formulation.gini_ordered)"
 
 
@@ -466,7 +540,7 @@ def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, 
     """A verified portfolio with its gap to the Lagrangian bound: optimal within solver.mip_gap, else time_limit."""
     value = objective_value(case, "max_abatement", verified)
     gap = _gap(relaxation.bound, value)
-    note = f"solved on {where}; gap {gap:.2e} certified by the Lagrangian budget bound {relaxation.bound:,.4f}"
+    note = f"solved on {where}; gap {gap:.2e} certified by the Lagrangian bound {relaxation.bound:,.4f} (relaxation.py)"
     return Result(
         case=case, status=Status.OPTIMAL if gap <= options.mip_gap else Status.TIME_LIMIT, objective_name="max_abatement",
         objective_value=value, mip_gap=gap, dual_bound=relaxation.bound, portfolio=portfolio, verified=verified,

@@ -608,6 +608,12 @@ def _ranked_shares(case: Case, benefit_by_muni: np.ndarray) -> tuple[np.ndarray,
     return order, spread
 
 
+def gini_cut_coefficients(case: Case, benefit_by_muni: np.ndarray) -> np.ndarray:
+    """W_below(m) - W_above(m) - gini_max for the ranking of benefit per head: the coefficient of
+    B_m in the Gini cap's cut for that ranking (`gini_cut`)."""
+    return _ranked_shares(case, benefit_by_muni)[1] - case.settings.justice.gini_max
+
+
 def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     """The Gini cap's cut for the ordering of per-capita benefit x_m = B_m / pop_m.
 
@@ -616,8 +622,7 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     row sum_m B_m (W_below(m) - W_above(m) - gini_max) <= 0, with W the population shares ranked
     below and above m; the cap holds iff every such row holds.
     """
-    _, spread = _ranked_shares(form.case, benefit_by_muni)
-    coef = spread - form.case.settings.justice.gini_max
+    coef = gini_cut_coefficients(form.case, benefit_by_muni)
     row = sp.csr_matrix((coef, (np.zeros(len(coef), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
     return replace(
         form, matrix=sp.vstack([form.matrix, row], format="csr"),
@@ -664,6 +669,18 @@ def gini_ordered(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulati
         row_lower=np.r_[form.row_lower, np.concatenate(rows.lower)], row_upper=np.r_[form.row_upper, np.concatenate(rows.upper)],
         row_family=np.r_[form.row_family, family], row_key=appended_keys(form.row_key, np.asarray(keys)),
     )
+
+
+def benefit_floor(form: "Formulation", per_head: float) -> "Formulation":
+    """`form` with B_m >= per_head * pop_m for every municipality m (bounds on the B_m columns).
+
+    An inner approximation of the Gini cap when per_head is high enough (if every B_m / B >=
+    f * pop_m / pop_total, the Lorenz curve lies above f q and the Gini is at most 1 - f); the
+    engine checks the cap on the solution rather than relying on that bound.
+    """
+    lower = form.col_lower.copy()
+    lower[form.cols.benefit] = np.maximum(lower[form.cols.benefit], per_head * form.case.municipalities["population"].to_numpy())
+    return replace(form, col_lower=lower)
 
 
 def needs_gini_cuts(case: Case) -> bool:

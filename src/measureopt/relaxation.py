@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .case import Case
-from .formulation import benefit, programme_discount, programme_eligible
+from .formulation import benefit, gini_cut_coefficients, programme_discount, programme_eligible
 from .heuristics import prerequisite_positions, with_prerequisites
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
@@ -58,11 +58,16 @@ def _choice_keys(measures: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(pd.isna(group), measures["measure"].to_numpy(dtype=object), group))
 
 
-def relax_budget(case: Case) -> BudgetRelaxation | None:
+def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxation | None:
     """The Lagrangian relaxation of budget.total_eur, and of justice.vulnerable_share_min when
-    set (None unless max_abatement with a total budget, one period and no maxmin).
+    set (None unless max_abatement with a total budget, one period and no maxmin). With a Gini
+    cap, the cap's cut for one ranking of the municipalities (`formulation.gini_cut`:
+    sum_m (W_below(m) - W_above(m) - gini_max) B_m <= 0, met by every portfolio that meets the cap)
+    is relaxed too, with multiplier theta, and the bound is the lower of the two; the ranking is
+    that of `ranking` (a benefit per municipality) or else of the relaxation's own picks, whose
+    benefit the cut cuts off most (8,000 x 50 justice: 30.56M t/yr against 32.15M without it).
 
-    Every other coupling (targets, cluster and municipal budgets, the Gini cap, population floors,
+    Every other coupling (targets, cluster and municipal budgets, the rest of the Gini cap, population floors,
     prerequisites, programme admin costs) is dropped, which only loosens a maximisation, and
     programme discounts are granted wherever they could apply. For multipliers lam, mu >= 0,
     L(lam, mu) = lam * total_eur + sum over committed measures of max_u (A_j - lam I_j + mu S_j)
@@ -70,7 +75,8 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     with A_j, I_j the abatement and investment of measure j and S_j = (v_j - share) times its
     benefit, the vulnerable-share row's term. A selected measure's value is linear in its units,
     so its best is at min_units or max_units. Any lam, mu give a valid bound; L is convex and is
-    minimised by a ternary search over lam inside a golden-section search over mu.
+    minimised by a ternary search over lam inside a golden-section search over mu; the cut adds
+    theta times its term G_j to each value, theta found the same way with mu kept.
     """
     s = case.settings
     if (s.objective != "max_abatement" or s.budget is None or s.budget.total_eur is None or s.justice.maxmin
@@ -97,7 +103,8 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     group_of = np.full(len(mt), -1)
     group_of[order] = np.cumsum(np.r_[True, np.diff(codes[order]) != 0]) - 1 if len(order) else 0
     # valued at min_units as well: where that can be worth more than max_units or than nothing
-    flexible = np.flatnonzero(committed | (least > 0) | (per_pick > 0) | (fixed < 0))
+    capped = s.justice.gini_max is not None  # a benefit per pick can then be worth more than its units
+    flexible = np.flatnonzero(committed | (least > 0) | (per_pick > 0) | (fixed < 0) | (capped & (ben.y != 0)))
     at_max = (gain[order], surplus[order], cost[order])
     at_least = (gain_least[flexible], surplus_least[flexible], cost_least[flexible])
     flexible_free = np.flatnonzero(np.isin(order, flexible))
@@ -105,41 +112,53 @@ def relax_budget(case: Case) -> BudgetRelaxation | None:
     committed_at_max = (gain[committed], surplus[committed], cost[committed])
     committed_in_flexible = np.searchsorted(flexible, np.flatnonzero(committed))
 
-    def lagrangian(lam: float, mu: float) -> float:
-        """L(lam, mu): each measure at its best number of units, each group at its best measure."""
-        free_values = at_max[0] + mu * at_max[1] - lam * at_max[2]
-        least_values = at_least[0] + mu * at_least[1] - lam * at_least[2]
+    def lagrangian(lam: float, mu: float, theta: float = 0.0, cut: tuple | None = None) -> float:
+        """L(lam, mu, theta): each measure at its best number of units, each group at its best
+        measure; `cut` holds the cut's terms G_j (all, free, at min_units, committed)."""
+        def value(terms: tuple, part: int) -> np.ndarray:
+            values = terms[0] + mu * terms[1] - lam * terms[2]
+            return values + theta * cut[part] if theta else values
+        free_values, least_values = value(at_max, 1), value(at_least, 2)
         free_values[flexible_free] = np.maximum(free_values[flexible_free], least_values[least_of_free])
-        fixed_values = np.maximum(committed_at_max[0] + mu * committed_at_max[1] - lam * committed_at_max[2],
-                                  least_values[committed_in_flexible])
+        fixed_values = np.maximum(value(committed_at_max, 3), least_values[committed_in_flexible])
         best = np.maximum.reduceat(free_values, starts) if len(order) else np.zeros(0)
         return lam * s.budget.total_eur + float(np.sum(fixed_values)) + float(np.sum(np.maximum(best, 0.0)))
 
-    def best_lam(mu: float, steps: int = 60) -> float:
+    def best_lam(mu: float, steps: int = 60, theta: float = 0.0, cut: tuple | None = None) -> float:
         positive = cost > 0
-        worth = gain + mu * surplus
+        worth = gain + mu * surplus + (theta * cut[0] if theta else 0.0)
         low, high = 0.0, float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
         for _ in range(steps):  # (2/3)^60 ~ 3e-11 of the initial interval
             x, y = low + (high - low) / 3, high - (high - low) / 3
-            if lagrangian(x, mu) <= lagrangian(y, mu):
+            if lagrangian(x, mu, theta, cut) <= lagrangian(y, mu, theta, cut):
                 high = y
             else:
                 low = x
-        return min((low, high, 0.0), key=lambda lam: lagrangian(lam, mu))
+        return min((low, high, 0.0), key=lambda lam: lagrangian(lam, mu, theta, cut))
 
-    mu = 0.0 if share is None else _vulnerable_multiplier(lambda mu: lagrangian(best_lam(mu, LAM_STEPS_PER_MU), mu),
-                                                          gain, surplus)
+    mu = 0.0 if share is None else _multiplier(lambda mu: lagrangian(best_lam(mu, LAM_STEPS_PER_MU), mu), gain, surplus)
     lam = best_lam(mu)
+    bound = lagrangian(lam, mu)
     worth = gain + mu * surplus
     profit = worth - lam * cost
     best = np.maximum.reduceat(profit[order], starts) if len(order) else np.zeros(0)
     picked = free & (profit > 0) & (profit >= (best[np.maximum(group_of, 0)] if len(best) else profit))
-    return BudgetRelaxation(lagrangian(lam, mu), lam, worth, cost, picked, mu)
+    if capped:  # the cut for the ranking given, or for that of the picks: the one their benefit breaks most
+        at_units = ben.y + ben.u * units
+        if ranking is None:
+            ranking = np.bincount(mt["m"].to_numpy(), np.where(picked | committed, at_units, 0.0), len(case.municipalities))
+        per_benefit = -gini_cut_coefficients(case, ranking)[mt["m"].to_numpy()]
+        term = per_benefit * at_units
+        cut = (term, term[order], (per_benefit * (ben.y + ben.u * least))[flexible], term[committed])
+        theta = _multiplier(lambda theta: lagrangian(best_lam(mu, LAM_STEPS_PER_MU, theta, cut), mu, theta, cut), gain, term)
+        bound = min(bound, lagrangian(best_lam(mu, theta=theta, cut=cut), mu, theta, cut))
+    return BudgetRelaxation(bound, lam, worth, cost, picked, mu)
 
 
-def _vulnerable_multiplier(dual, gain: np.ndarray, surplus: np.ndarray) -> float:
-    """The mu >= 0 minimising the convex dual(mu), by golden section over [0, the largest ratio of
-    abatement to vulnerable surplus] (beyond it the rule outweighs abatement for every measure)."""
+def _multiplier(dual, gain: np.ndarray, surplus: np.ndarray) -> float:
+    """The multiplier >= 0 minimising the convex dual(multiplier) of a relaxed row whose term is
+    `surplus` (the vulnerable-share rule's, the Gini cut's), by golden section over [0, the largest
+    ratio of abatement to a deficit] (beyond it the row outweighs abatement for every measure)."""
     deficit = surplus < 0
     high = float(np.max(gain[deficit] / -surplus[deficit], initial=0.0))
     if high <= 0:

@@ -4,6 +4,9 @@ Kept apart from the reference itself, which reads the case files and shares noth
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 import measureopt as mo
@@ -20,12 +23,30 @@ def solved(case_dir) -> tuple[str, float | None]:
     return "optimal", result.objective_value
 
 
+def enumerated(case_dir) -> dict | None:
+    """Brute force's answer (`bruteforce.solve_case`), or None when the case has too many
+    portfolios to enumerate."""
+    try:
+        return solve_case(case_dir)
+    except ValueError:
+        return None
+
+
+def feasible_cases(write, seeds) -> Iterator[tuple[int, Path, dict]]:
+    """(seed, case folder, brute force's answer) of every case `write(seed)` writes that brute force
+    can enumerate and finds feasible."""
+    for seed in seeds:
+        directory = write(seed)
+        reference = enumerated(directory)
+        if reference is not None and reference["status"] != "infeasible":
+            yield seed, directory, reference
+
+
 def agree(case_dir) -> str:
     """Assert that measureopt and brute force give the same status and optimum (1e-7); the status,
     or "skipped" when the case has too many portfolios to enumerate."""
-    try:
-        reference = solve_case(case_dir)
-    except ValueError:
+    reference = enumerated(case_dir)
+    if reference is None:
         return "skipped"
     status, value = solved(case_dir)
     assert status == reference["status"], (status, reference)

@@ -1,0 +1,91 @@
+"""From GINI_FLOOR_MIN_MUNICIPALITIES municipalities the Gini cap's first portfolio comes from a
+floor on every municipality's benefit per head (`engine._floored_portfolio`), checked against the
+cap, before the cut rounds bound it."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import measureopt as mo
+from benchmarks.generate import generate_case
+from measureopt import engine, formulation
+from measureopt.engine import objective_value, portfolio_from, run_case, solver_settings
+from measureopt.formulation import build
+from measureopt.verify import population_gini, verify
+from tests.reference.agreement import agree, feasible_cases
+from tests.reference.tiny_cases import write_tiny_case
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(2, 30), floor=st.floats(0.0, 1.0))
+def test_a_floor_on_shares_bounds_the_gini(data, n, floor):
+    """What `formulation.benefit_floor` relies on: if every municipality's share of the benefit is
+    at least floor times its share of the population, the population-weighted Gini is at most
+    1 - floor (Gini recomputed by `verify.population_gini`)."""
+    population = np.array(data.draw(st.lists(st.floats(1.0, 1e6), min_size=n, max_size=n)))
+    extra = np.array(data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+    if extra.sum() == 0:
+        extra[0] = 1.0
+    share = population / population.sum()
+    benefit = floor * share + (1 - floor) * extra / extra.sum()  # shares >= floor * population shares
+    assert population_gini(benefit, population) <= 1 - floor + 1e-9
+
+
+def _floored(case):
+    """The floored search alone on `case`'s model (no Gini rows): the search after it."""
+    search = engine._GiniSearch(build(case))
+    engine._floored_portfolio(search, replace(solver_settings(case), time_limit_s=20), None, explained=False)
+    return search
+
+
+@pytest.mark.parametrize("justice", [{"gini_max": 0.25}, {"gini_max": 0.15, "benefit": "households"},
+                                     {"gini_max": 0.3, "vulnerable_share_min": 0.3}])
+def test_the_floored_portfolio_meets_every_rule_and_is_no_better_than_brute_force(justice, tmp_path, monkeypatch):
+    """On tiny cases with no Gini rows at all, the floored portfolio passes the independent check,
+    cap included, and is no better than the optimum of brute-force enumeration."""
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 0)
+    found = 0
+    for _, directory, reference in feasible_cases(lambda seed: write_tiny_case(tmp_path / str(seed), seed, justice=justice),
+                                                  range(30)):
+        case = mo.load(directory)
+        search = _floored(case)
+        if search.best is None:
+            continue
+        found += 1
+        verified = verify(case, portfolio_from(search.form, search.best.x))
+        assert verified.violations == []
+        assert verified.gini is None or verified.gini <= justice["gini_max"] + 1e-7
+        value = objective_value(case, search.form.objective_name, verified)
+        assert value == pytest.approx(search.best.objective, rel=1e-6, abs=1e-6)
+        assert search.form.sense * (value - reference["objective"]) >= -1e-6 * max(1.0, abs(reference["objective"]))
+    assert found >= 3, found
+
+
+def test_started_from_the_floor_the_cut_rounds_reach_the_brute_force_optimum(tmp_path, monkeypatch):
+    """With the floor used from one municipality on and the cap cut, the optimum is brute force's."""
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 0)
+    monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 1)
+    outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25, "vulnerable_share_min": 0.2}))
+                for seed in range(10)]
+    assert outcomes.count("optimal") >= 2, outcomes
+
+
+def test_when_the_cuts_give_up_the_floored_portfolio_is_reported_within_a_valid_bound(tmp_path, monkeypatch):
+    """62 municipalities, the floor used and the cuts made to give up after one round: the floored
+    portfolio is reported, meets every rule (verified), and its value is below the bound of the
+    pairwise Gini rows (an independent formulation) and its bound above their portfolio's value."""
+    directory = generate_case(tmp_path / "g", 62, 2, seed=1, justice={"gini_max": 0.5})
+    with monkeypatch.context() as pairwise:
+        pairwise.setattr(formulation, "GINI_PAIRWISE_MAX", 100)
+        exact = run_case(mo.load(directory, overrides={"solver": {"time_limit_s": 20}}))
+    monkeypatch.setattr(engine, "MAX_CUT_ROUNDS", 1)
+    monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 62)
+    result = run_case(mo.load(directory, overrides={"solver": {"time_limit_s": 20}}))
+    assert any("a floor on every municipality's benefit per head" in note and "did not converge in 1 rounds" in note
+               for note in result.notes)
+    assert result.verified.gini <= 0.5 + 1e-7 and not result.verified.violations
+    assert result.objective_value <= exact.dual_bound * (1 + 1e-6)
+    assert result.dual_bound >= exact.objective_value * (1 - 1e-6)
