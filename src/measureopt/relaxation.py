@@ -30,10 +30,12 @@ CORE_MAX_FREE = 20_000
 CORE_PER_MUNICIPALITY = 5
 #: ... and more of them, until they could give it this multiple of the relaxation's benefit per head
 CORE_COVER = 1.0
-#: golden-section steps for the vulnerable-share multiplier ((0.618)^30 ~ 5e-7 of its range)
+#: golden-section steps for the vulnerable-share multiplier and the Gini cut's ((0.618)^30 ~ 5e-7 of its range)
 VULNERABLE_STEPS = 30
-#: ... each with a coarser search of the budget multiplier ((2/3)^30 ~ 5e-6 of its range)
-LAM_STEPS_PER_MU = 30
+#: ... each with a coarser search of the budget multiplier ((0.618)^25 ~ 6e-6 of its range)
+LAM_STEPS_PER_MU = 25
+#: golden-section steps for the budget multiplier at the end ((0.618)^50 ~ 4e-11 of its range)
+LAM_STEPS = 50
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
     with A_j, I_j the abatement and investment of measure j and S_j = (v_j - share) times its
     benefit, the vulnerable-share row's term. A selected measure's value is linear in its units,
     so its best is at min_units or max_units. Any lam, mu give a valid bound; L is convex and is
-    minimised by a ternary search over lam inside a golden-section search over mu; the cut adds
+    minimised by a golden-section search over lam inside one over mu; the cut adds
     theta times its term G_j to each value, theta found the same way with mu kept.
     """
     s = case.settings
@@ -124,17 +126,11 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
         best = np.maximum.reduceat(free_values, starts) if len(order) else np.zeros(0)
         return lam * s.budget.total_eur + float(np.sum(fixed_values)) + float(np.sum(np.maximum(best, 0.0)))
 
-    def best_lam(mu: float, steps: int = 60, theta: float = 0.0, cut: tuple | None = None) -> float:
+    def best_lam(mu: float, steps: int = LAM_STEPS, theta: float = 0.0, cut: tuple | None = None) -> float:
         positive = cost > 0
         worth = gain + mu * surplus + (theta * cut[0] if theta else 0.0)
-        low, high = 0.0, float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
-        for _ in range(steps):  # (2/3)^60 ~ 3e-11 of the initial interval
-            x, y = low + (high - low) / 3, high - (high - low) / 3
-            if lagrangian(x, mu, theta, cut) <= lagrangian(y, mu, theta, cut):
-                high = y
-            else:
-                low = x
-        return min((low, high, 0.0), key=lambda lam: lagrangian(lam, mu, theta, cut))
+        high = float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
+        return _golden_minimum(lambda lam: lagrangian(lam, mu, theta, cut), high, steps)
 
     mu = 0.0 if share is None else _multiplier(lambda mu: lagrangian(best_lam(mu, LAM_STEPS_PER_MU), mu), gain, surplus)
     lam = best_lam(mu)
@@ -161,22 +157,26 @@ def _multiplier(dual, gain: np.ndarray, surplus: np.ndarray) -> float:
     ratio of abatement to a deficit] (beyond it the row outweighs abatement for every measure)."""
     deficit = surplus < 0
     high = float(np.max(gain[deficit] / -surplus[deficit], initial=0.0))
-    if high <= 0:
-        return 0.0
+    return _golden_minimum(dual, high, VULNERABLE_STEPS) if high > 0 else 0.0
+
+
+def _golden_minimum(f, high: float, steps: int) -> float:
+    """The x in [0, high] minimising a convex f, by `steps` steps of golden-section search (the
+    interval shrinks by 0.618 per evaluation of f); 0 and both ends are candidates too."""
     ratio = (np.sqrt(5) - 1) / 2
     low = 0.0
     x, y = high - ratio * high, ratio * high
-    fx, fy = dual(x), dual(y)
-    for _ in range(VULNERABLE_STEPS):
+    fx, fy = f(x), f(y)
+    for _ in range(steps):
         if fx <= fy:
             high, y, fy = y, x, fx
             x = high - ratio * (high - low)
-            fx = dual(x)
+            fx = f(x)
         else:
             low, x, fx = x, y, fy
             y = low + ratio * (high - low)
-            fy = dual(y)
-    return min((low, high, 0.0, x, y), key=dual)
+            fy = f(y)
+    return min((low, high, 0.0, x, y), key=f)
 
 
 def core_case(case: Case, relaxation: BudgetRelaxation, band: float = CORE_BAND) -> tuple[Case, np.ndarray]:
