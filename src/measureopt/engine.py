@@ -42,6 +42,8 @@ FLOOR_STEPS = 6
 GINI_FLOOR_SHARE = 0.8
 #: floors whose LP met the cap that are made portfolios at most, the lowest first
 FLOOR_ROUNDINGS = 4
+#: share of the floored search's time kept for making portfolios once a floor's LP has met the cap
+FLOOR_PORTFOLIO_SHARE = 0.25
 #: above this many measures, max_abatement is first solved on its core (relaxation.py)
 CORE_MIN_MEASURES = 25_000
 #: ... with a Gini cap, above this many: the core's bound, the Lagrangian one, ignores the cap, where
@@ -314,10 +316,11 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
 
     reuse, low, high, met = Reuse(), 0.0, 1.0, []
     for _ in range(FLOOR_STEPS):
-        if time.perf_counter() - clock >= options.time_limit_s:
+        spare = options.time_limit_s - (time.perf_counter() - clock) - (FLOOR_PORTFOLIO_SHARE * options.time_limit_s if met else 0.0)
+        if spare < 1.0:
             break
         share = (low + high) / 2
-        result = solve(benefit_floor(form, share * mean), left(), objective, relax=True, reuse=reuse)
+        result = solve(benefit_floor(form, share * mean), replace(options, time_limit_s=spare), objective, relax=True, reuse=reuse)
         if result.status == Status.OPTIMAL and meets_cap(result.x):
             high = share
             met.append((share, result.x))
