@@ -293,7 +293,8 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
                        explained: bool) -> SolveResult:
     """A portfolio that meets the Gini cap, from a floor on every municipality's benefit per head
     (`formulation.benefit_floor`): the lowest floor, as a share of the LP relaxation's mean benefit
-    per head, at which the LP's solution meets the cap (bisection, FLOOR_STEPS steps), made a
+    per head, at which the LP's solution meets the cap (bisection, FLOOR_STEPS steps, down from a
+    floor with no feasible LP), made a
     portfolio by the MIP under that floor, or above PRESOLVE_MAX_COLUMNS columns by RENS
     (`heuristics.rens`: the LP's integral columns fixed, a small MIP over the others; rounding
     would break the floors the LP meets exactly), and kept when it meets the cap
@@ -324,6 +325,8 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
         if result.status == Status.OPTIMAL and meets_cap(result.x):
             high = share
             met.append((share, result.x))
+        elif result.status == Status.INFEASIBLE:  # no room for so high a floor
+            high = share
         else:
             low = share
     met.sort(key=lambda point: point[0])  # the lowest floor first: the LP's best; then spread up to the highest
