@@ -89,3 +89,37 @@ def test_when_the_cuts_give_up_the_floored_portfolio_is_reported_within_a_valid_
     assert result.verified.gini <= 0.5 + 1e-7 and not result.verified.violations
     assert result.objective_value <= exact.dual_bound * (1 + 1e-6)
     assert result.dual_bound >= exact.objective_value * (1 - 1e-6)
+
+
+def test_the_bisection_goes_down_from_a_floor_with_no_feasible_lp(tmp_path, monkeypatch):
+    """A floor whose LP is infeasible is too high: the next floor tried is lower (on tiny cases
+    whose floors at half the mean benefit per head cannot all be met)."""
+    monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", 0)
+    tried = []
+    floor, solve = engine.benefit_floor, engine.solve
+
+    def recorded_floor(form, per_head):
+        tried.append([per_head, None])
+        return floor(form, per_head)
+
+    def recorded_solve(form, options, objective=None, relax=False, **kw):
+        result = solve(form, options, objective, relax=relax, **kw)
+        if relax and tried and tried[-1][1] is None:
+            tried[-1][1] = result.status.value
+        return result
+
+    monkeypatch.setattr(engine, "benefit_floor", recorded_floor)
+    monkeypatch.setattr(engine, "solve", recorded_solve)
+    descents = 0
+    for seed in range(30):
+        tried.clear()
+        try:
+            _floored(mo.load(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.15, "benefit": "households"})))
+        except mo.InfeasibleError:  # infeasible even without the cap
+            continue
+        lps = [(per_head, status) for per_head, status in tried if status is not None]
+        for (per_head, status), (following, _) in zip(lps, lps[1:]):
+            if status == "infeasible":
+                assert following < per_head
+                descents += 1
+    assert descents >= 3
