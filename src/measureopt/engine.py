@@ -252,6 +252,26 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
                                 trajectory=tuple(search.trajectory))
 
 
+def _left(options: SolverSettings, clock: float) -> SolverSettings:
+    """`options` with what is left of its time limit since `clock` (a perf_counter), 1 s at least."""
+    return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+
+
+def _meets_cap(case: Case, gini: float | None) -> bool:
+    """Whether a population Gini (`verify.population_gini`, None without benefit) meets justice.gini_max."""
+    return gini is None or gini <= case.settings.justice.gini_max + GINI_TOLERANCE
+
+
+def _mip_or_rens(form: Formulation, x: np.ndarray | None, options: SolverSettings, objective: np.ndarray | None,
+                 start: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult | None:
+    """The MIP of `form` (from `start`), or above PRESOLVE_MAX_COLUMNS columns, where HiGHS's own
+    search found nothing in time and ran on past its time limit, RENS around the LP solution `x`
+    (None without one)."""
+    if form.shape[1] <= PRESOLVE_MAX_COLUMNS:
+        return solve(form, options, objective, start=start)
+    return None if x is None else rens(form, x, options, objective)
+
+
 def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
                       start: tuple[np.ndarray, np.ndarray] | None, explained: bool) -> SolveResult:
     """A portfolio that meets the Gini cap for sure, from `gini_ordered`: municipalities are ranked
@@ -273,8 +293,7 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
             break
         previous = relaxed.objective
     search.seconds += time.perf_counter() - clock
-    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-    _ranked_mip(search, ranked, left, objective, start, _extended(point, ranked))
+    _ranked_mip(search, ranked, _left(options, clock), objective, start, _extended(point, ranked))
     if search.best is None:
         search.ended = "the ranked model found no portfolio"
     return relaxation
@@ -295,9 +314,8 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
     (`formulation.benefit_floor`): the lowest floor, as a share of the LP relaxation's mean benefit
     per head, at which the LP's solution meets the cap (bisection, FLOOR_STEPS steps, down from a
     floor with no feasible LP), made a
-    portfolio by the MIP under that floor, or above PRESOLVE_MAX_COLUMNS columns by RENS
-    (`heuristics.rens`: the LP's integral columns fixed, a small MIP over the others; rounding
-    would break the floors the LP meets exactly), and kept when it meets the cap
+    portfolio by `_mip_or_rens` under that floor (rounding would break the floors the LP meets
+    exactly), and kept when it meets the cap
     too (else a higher floor whose LP met the cap, FLOOR_ROUNDINGS tried at most, spread up to the
     highest, as a lumpy case can break the cap or a floor met exactly in the LP when rounded).
     Raising the floors lifts the municipalities that get least and, with the budget, takes from
@@ -305,15 +323,10 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
     form, clock = search.form, time.perf_counter()
     relaxation = _relaxed(search, options, objective, explained)
     population = form.case.municipalities["population"].to_numpy()
-    gini_max = form.case.settings.justice.gini_max
     mean = float(relaxation.x[form.cols.benefit].sum() / population.sum())
 
-    def left() -> SolverSettings:
-        return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-
     def meets_cap(x: np.ndarray) -> bool:
-        gini = population_gini(x[form.cols.benefit], population)
-        return gini is None or gini <= gini_max + GINI_TOLERANCE
+        return _meets_cap(form.case, population_gini(x[form.cols.benefit], population))
 
     reuse, low, high, met = Reuse(), 0.0, 1.0, []
     for _ in range(FLOOR_STEPS):
@@ -332,8 +345,7 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
     met.sort(key=lambda point: point[0])  # the lowest floor first: the LP's best; then spread up to the highest
     for i in np.unique(np.linspace(0, len(met) - 1, min(len(met), FLOOR_ROUNDINGS)).round().astype(int)):
         share, x = met[i]
-        floored = benefit_floor(form, share * mean)
-        found = solve(floored, left(), objective) if form.shape[1] <= PRESOLVE_MAX_COLUMNS else rens(floored, x, left(), objective)
+        found = _mip_or_rens(benefit_floor(form, share * mean), x, _left(options, clock), objective)
         if found.status.has_solution and meets_cap(found.x):
             search.offer(replace(found, note=f"{FLOORED} ({share:.4f} of the mean)"))
             break
@@ -347,26 +359,17 @@ def _ranked_mip(search: _GiniSearch, ranked: Formulation, options: SolverSetting
                 start: tuple[np.ndarray, np.ndarray] | None, relaxed_x: np.ndarray | None = None) -> bool:
     """Portfolios of `ranked` (a `gini_ordered` model of `search.form`) offered to `search`; whether
     one beat the best. First the ranked LP's solution `relaxed_x` (solved here if not given)
-    rounded (`heuristics.rounded`), then, started from it, the MIP of `ranked`, or above
-    PRESOLVE_MAX_COLUMNS columns, where HiGHS's own search found nothing in time (and ran on past
-    its time limit), RENS around the ranked LP's solution."""
+    rounded (`heuristics.rounded`), then, started from it, `_mip_or_rens`."""
     form, before, clock = search.form, search.best, time.perf_counter()
     cost = _extended(objective, ranked)
-
-    def left() -> SolverSettings:
-        return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
-
     if relaxed_x is None:
         relaxed = solve(ranked, options, cost, relax=True)
         relaxed_x = relaxed.x if relaxed.status == Status.OPTIMAL else None
-    found = None if relaxed_x is None else rounded(ranked, relaxed_x, left(), cost)
+    found = None if relaxed_x is None else rounded(ranked, relaxed_x, _left(options, clock), cost)
     if found is not None:
         search.offer(replace(found, x=found.x[:form.shape[1]], note=RANKED))
         start = (np.arange(ranked.shape[1]), found.x)
-    if ranked.shape[1] <= PRESOLVE_MAX_COLUMNS:
-        result = solve(ranked, left(), cost, start=start)
-    else:
-        result = None if relaxed_x is None else rens(ranked, relaxed_x, left(), cost)
+    result = _mip_or_rens(ranked, relaxed_x, _left(options, clock), cost, start)
     search.seconds += time.perf_counter() - clock
     if result is not None and result.status.has_solution:
         search.offer(replace(result, x=result.x[:form.shape[1]], note=RANKED))
@@ -390,7 +393,6 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
     portfolio that meets the cap ends the rounds; the time limit holds for all rounds together.
     `relaxation`, the LP of `search.form` already solved, is not solved again."""
     started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
-    gini_max = search.form.case.settings.justice.gini_max
     for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
             form = search.form
@@ -408,7 +410,7 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
             search.bound(result.dual_bound if not relax else result.objective if result.status == Status.OPTIMAL else None)
             benefit = result.x[form.cols.benefit]
             gini = population_gini(benefit, population)
-            if gini is None or gini <= gini_max + GINI_TOLERANCE:
+            if _meets_cap(form.case, gini):
                 if not relax:
                     search.offer(result)
                     search.ended = "a round's portfolio met the cap"

@@ -14,6 +14,7 @@ the measures the rule needs, not only the cheapest abatement.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -114,21 +115,23 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
     committed_at_max = (gain[committed], surplus[committed], cost[committed])
     committed_in_flexible = np.searchsorted(flexible, np.flatnonzero(committed))
 
-    def lagrangian(lam: float, mu: float, theta: float = 0.0, cut: tuple | None = None) -> float:
+    def lagrangian(lam: float, mu: float, theta: float = 0.0, cut: _Cut | None = None) -> float:
         """L(lam, mu, theta): each measure at its best number of units, each group at its best
-        measure; `cut` holds the cut's terms G_j (all, free, at min_units, committed)."""
-        def value(terms: tuple, part: int) -> np.ndarray:
+        measure, theta times the Gini cut's terms `cut` added (none without it)."""
+        def value(terms: tuple, cut_term: np.ndarray | None) -> np.ndarray:
             values = terms[0] + mu * terms[1] - lam * terms[2]
-            return values + theta * cut[part] if theta else values
-        free_values, least_values = value(at_max, 1), value(at_least, 2)
+            return values if cut_term is None else values + theta * cut_term
+        free_values = value(at_max, None if cut is None else cut.free)
+        least_values = value(at_least, None if cut is None else cut.least)
         free_values[flexible_free] = np.maximum(free_values[flexible_free], least_values[least_of_free])
-        fixed_values = np.maximum(value(committed_at_max, 3), least_values[committed_in_flexible])
+        fixed_values = np.maximum(value(committed_at_max, None if cut is None else cut.committed),
+                                  least_values[committed_in_flexible])
         best = np.maximum.reduceat(free_values, starts) if len(order) else np.zeros(0)
         return lam * s.budget.total_eur + float(np.sum(fixed_values)) + float(np.sum(np.maximum(best, 0.0)))
 
-    def best_lam(mu: float, steps: int = LAM_STEPS, theta: float = 0.0, cut: tuple | None = None) -> float:
+    def best_lam(mu: float, steps: int = LAM_STEPS, theta: float = 0.0, cut: _Cut | None = None) -> float:
         positive = cost > 0
-        worth = gain + mu * surplus + (theta * cut[0] if theta else 0.0)
+        worth = gain + mu * surplus + (0.0 if cut is None else theta * cut.every)
         high = float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
         return _golden_minimum(lambda lam: lagrangian(lam, mu, theta, cut), high, steps)
 
@@ -145,10 +148,20 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
             ranking = np.bincount(mt["m"].to_numpy(), np.where(picked | committed, at_units, 0.0), len(case.municipalities))
         per_benefit = -gini_cut_coefficients(case, ranking)[mt["m"].to_numpy()]
         term = per_benefit * at_units
-        cut = (term, term[order], (per_benefit * (ben.y + ben.u * least))[flexible], term[committed])
+        cut = _Cut(term, term[order], (per_benefit * (ben.y + ben.u * least))[flexible], term[committed])
         theta = _multiplier(lambda theta: lagrangian(best_lam(mu, LAM_STEPS_PER_MU, theta, cut), mu, theta, cut), gain, term)
         bound = min(bound, lagrangian(best_lam(mu, theta=theta, cut=cut), mu, theta, cut))
     return BudgetRelaxation(bound, lam, worth, cost, picked, mu)
+
+
+class _Cut(NamedTuple):
+    """The Gini cut's term G_j of each measure at max_units (`every`), and as `lagrangian` reads it:
+    free measures group by group, measures valued at min_units, committed measures."""
+
+    every: np.ndarray
+    free: np.ndarray
+    least: np.ndarray
+    committed: np.ndarray
 
 
 def _multiplier(dual, gain: np.ndarray, surplus: np.ndarray) -> float:
