@@ -93,7 +93,12 @@ def solver_settings(case: Case, verbose: bool = False) -> SolverSettings:
 
 
 def portfolio_from(form: Formulation, x: np.ndarray) -> Portfolio:
-    """The decision read from a solver vector: integers rounded, tiny values cleaned."""
+    """The decision read from a solver vector: integers rounded, tiny values cleaned. Where the
+    objective does not price the units bought through programmes (max_abatement, ...), a member
+    of a running programme buys all units of its measures in it through it: the solver may leave
+    any share of them, even half a yes/no unit, at the full price for the same objective, and
+    that is not a portfolio a planner would recognise (the discount only lowers investment, so
+    every budget still holds)."""
     cols = form.cols
     integer = form.integrality
     clean = np.where(integer, np.round(x), x)
@@ -110,6 +115,9 @@ def portfolio_from(form: Formulation, x: np.ndarray) -> Portfolio:
     munis = case.municipalities.index.to_numpy()
     member = clean[cols.pi] > 0.5 if len(cols.pi) else np.zeros(0, bool)
     members = frozenset(zip(munis[cols.pi_m[member]], prog_ids[cols.pi_p[member]]))
+    if member.any() and not form.objective[cols.w[has_w]].any():
+        joined = np.flatnonzero(has_w)[member[cols.pi_of[has_w]]]
+        through[joined] = units[joined]
     year = None
     if case.settings.periods is not None:  # the plan year whose y_jt is set
         in_year = clean[cols.y_t] > 0.5

@@ -67,6 +67,7 @@ class Columns:
     pi: np.ndarray = None
     pi_m: np.ndarray = None
     pi_p: np.ndarray = None
+    pi_of: np.ndarray = None  # per measure: the position of its (municipality, programme) pair in pi, -1 if none
     benefit: np.ndarray | None = None
     benefit_total: int = -1
     gini_pairs: np.ndarray | None = None
@@ -426,7 +427,9 @@ def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> No
     cols.w = np.full(len(m), -1, dtype=np.int64)
     cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
     cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
-    _, cols.pi_m, cols.pi_p = _member_pairs(case, eligible)
+    pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, eligible)
+    cols.pi_of = np.full(len(m), -1, dtype=np.int64)
+    cols.pi_of[eligible] = pair_of
     cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
 
 
@@ -439,7 +442,7 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
     ids = IdsAt(m["measure"].to_numpy(), j)
     ones = np.ones(len(j))
     rows.add_per_row("programme_units", ids, [(cols.u[j], -1.0), (cols.w[j], 1.0)], -INF, 0.0)
-    pair_of = _member_pairs(case, eligible)[0]
+    pair_of = cols.pi_of[j]
     rows.add_per_row("programme_member_units", ids, [(cols.w[j], 1.0), (cols.pi[pair_of], -m["max_units"].to_numpy()[j])], -INF, 0.0)
     munis = case.municipalities.index.to_numpy(dtype=object)
     programmes = case.programmes.index.to_numpy(dtype=object)
