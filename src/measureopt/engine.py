@@ -217,10 +217,11 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
     search = _GiniSearch(form)
     floored = len(form.case.municipalities) >= GINI_FLOOR_MIN_MUNICIPALITIES
     inner = replace(options, time_limit_s=(GINI_FLOOR_SHARE if floored else GINI_INNER_SHARE) * options.time_limit_s)
+    reuse = reuse or Reuse()  # the LP relaxation, then the cut rounds' LPs, each from the last one's basis
     if floored:
-        relaxation = _floored_portfolio(search, inner, objective, explained)
+        relaxation = _floored_portfolio(search, inner, objective, explained, reuse)
     else:
-        relaxation = _ranked_portfolio(search, inner, objective, start, explained)
+        relaxation = _ranked_portfolio(search, inner, objective, start, explained, reuse)
     if search.best is not None:
         start = (np.arange(form.shape[1]), search.best.x)
     left = replace(options, time_limit_s=max(1.0, options.time_limit_s - search.seconds))
@@ -281,14 +282,14 @@ def _mip_or_rens(form: Formulation, x: np.ndarray | None, options: SolverSetting
 
 
 def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
-                      start: tuple[np.ndarray, np.ndarray] | None, explained: bool) -> SolveResult:
+                      start: tuple[np.ndarray, np.ndarray] | None, explained: bool, reuse: Reuse | None = None) -> SolveResult:
     """A portfolio that meets the Gini cap for sure, from `gini_ordered`: municipalities are ranked
     by the benefit per head of the LP relaxation (with the pairwise rows, or without the cap when
     it is cut), re-ranked by each ranked LP's solution while that gains RANKING_GAIN (each
     ranking keeps the last one's solution), then `_ranked_mip` for the last ranking. Returns the
-    first LP, a valid bound (the cut rounds start from it)."""
+    first LP, a valid bound (the cut rounds start from it and from its basis, kept in `reuse`)."""
     form, clock = search.form, time.perf_counter()
-    relaxation = _relaxed(search, options, objective, explained)
+    relaxation = _relaxed(search, options, objective, explained, reuse)
     point, previous = relaxation.x, None  # an LP solution that fits the ranking of `ranked`
     for _ in range(MAX_RANKINGS):
         ranked = gini_ordered(form, point[form.cols.benefit])
@@ -307,9 +308,10 @@ def _ranked_portfolio(search: _GiniSearch, options: SolverSettings, objective: n
     return relaxation
 
 
-def _relaxed(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None, explained: bool) -> SolveResult:
+def _relaxed(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None, explained: bool,
+             reuse: Reuse | None = None) -> SolveResult:
     """The LP relaxation of `search.form` without the cap's cuts, its optimum recorded as a bound."""
-    relaxation = solve(search.form, options, objective, relax=True)
+    relaxation = solve(search.form, options, objective, relax=True, reuse=reuse)
     _raise_unless_solution(relaxation, search.form, options, explained)
     if relaxation.status == Status.OPTIMAL:
         search.bound(relaxation.objective)
@@ -317,7 +319,7 @@ def _relaxed(search: _GiniSearch, options: SolverSettings, objective: np.ndarray
 
 
 def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: np.ndarray | None,
-                       explained: bool) -> SolveResult:
+                       explained: bool, reuse: Reuse | None = None) -> SolveResult:
     """A portfolio that meets the Gini cap, from a floor on every municipality's benefit per head
     (`formulation.benefit_floor`): the lowest floor, as a share of the LP relaxation's mean benefit
     per head, at which the LP's solution meets the cap (bisection, FLOOR_STEPS steps, down from a
@@ -327,22 +329,24 @@ def _floored_portfolio(search: _GiniSearch, options: SolverSettings, objective: 
     too (else a higher floor whose LP met the cap, FLOOR_ROUNDINGS tried at most, spread up to the
     highest, as a lumpy case can break the cap or a floor met exactly in the LP when rounded).
     Raising the floors lifts the municipalities that get least and, with the budget, takes from
-    the others, so the Gini falls. Returns the LP relaxation, a valid bound."""
+    the others, so the Gini falls. The floors' LPs start each from the last one's basis.
+    Returns the LP relaxation, a valid bound (the cut rounds start from it and from its basis,
+    kept in `reuse`)."""
     form, clock = search.form, time.perf_counter()
-    relaxation = _relaxed(search, options, objective, explained)
+    relaxation = _relaxed(search, options, objective, explained, reuse)
     population = form.case.municipalities["population"].to_numpy()
     mean = float(relaxation.x[form.cols.benefit].sum() / population.sum())
 
     def meets_cap(x: np.ndarray) -> bool:
         return _meets_cap(form.case, population_gini(x[form.cols.benefit], population))
 
-    reuse, low, high, met = Reuse(), 0.0, 1.0, []
+    floors, low, high, met = Reuse(), 0.0, 1.0, []
     for _ in range(FLOOR_STEPS):
         spare = options.time_limit_s - (time.perf_counter() - clock) - (FLOOR_PORTFOLIO_SHARE * options.time_limit_s if met else 0.0)
         if spare < 1.0:
             break
         share = (low + high) / 2
-        result = solve(benefit_floor(form, share * mean), replace(options, time_limit_s=spare), objective, relax=True, reuse=reuse)
+        result = solve(benefit_floor(form, share * mean), replace(options, time_limit_s=spare), objective, relax=True, reuse=floors)
         if result.status == Status.OPTIMAL and meets_cap(result.x):
             high = share
             met.append((share, result.x))

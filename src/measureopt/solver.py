@@ -360,9 +360,11 @@ REUSE_MAX_CHANGED_SHARE = 0.02
 
 
 class Reuse:
-    """A HiGHS model kept from one solve to the next (the points of a sweep chain). When the next
-    model has the same pattern (sizes, matrix positions, integrality), only its changed costs,
-    bounds and coefficients are sent to HiGHS; otherwise the new model is passed whole."""
+    """A HiGHS model kept from one solve to the next (the points of a sweep chain, the LPs of a
+    floor search or of the Gini cap's cut rounds). When the next model has the same columns
+    (count and integrality) and the kept model's rows as its first rows (same matrix positions),
+    only its changed costs, bounds and coefficients are sent to HiGHS and its further rows added,
+    and HiGHS starts from its last basis; otherwise the new model is passed whole."""
 
     def __init__(self) -> None:
         self.highs: highspy.Highs | None = None
@@ -373,9 +375,11 @@ class Reuse:
         """The kept model edited into `arrays` (in `pass_arrays` order), or a new one."""
         old, self.arrays = self.arrays, arrays
         cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = arrays
-        same_pattern = (old is not None and np.array_equal(start, old[5]) and np.array_equal(index, old[6])
-                        and np.array_equal(integrality, old[8]))  # rows, matrix positions, columns
-        entries = np.flatnonzero(value != old[7]) if same_pattern else None
+        kept = 0 if old is None else len(old[3])  # rows of the kept model
+        same_pattern = (old is not None and len(cost) == len(old[0]) and np.array_equal(integrality, old[8])
+                        and len(row_lower) >= kept and np.array_equal(start[:kept + 1], old[5])
+                        and np.array_equal(index[:start[kept]], old[6]))  # columns, then the kept rows' positions
+        entries = np.flatnonzero(value[:start[kept]] != old[7]) if same_pattern else None
         if not same_pattern or len(entries) > REUSE_MAX_CHANGED_SHARE * len(value):
             self.highs = highs_with(arrays)
             return self.highs
@@ -386,10 +390,15 @@ class Reuse:
         changed = np.flatnonzero((col_lower != old[1]) | (col_upper != old[2])).astype(np.int32)
         if changed.size:
             highs.changeColsBounds(changed.size, changed, col_lower[changed].astype(np.float64), col_upper[changed].astype(np.float64))
-        changed = np.flatnonzero((row_lower != old[3]) | (row_upper != old[4])).astype(np.int32)
+        changed = np.flatnonzero((row_lower[:kept] != old[3]) | (row_upper[:kept] != old[4])).astype(np.int32)
         if changed.size:
             highs.changeRowsBounds(changed.size, changed, row_lower[changed].astype(np.float64), row_upper[changed].astype(np.float64))
         for row, entry in zip(np.searchsorted(start, entries, side="right") - 1, entries):
             highs.changeCoeff(int(row), int(index[entry]), float(value[entry]))
+        if len(row_lower) > kept:  # rows appended (a Gini cut): HiGHS keeps its basis, the new rows basic
+            first = start[kept]
+            highs.addRows(len(row_lower) - kept, row_lower[kept:].astype(np.float64), row_upper[kept:].astype(np.float64),
+                          len(value) - first, (start[kept:-1] - first).astype(np.int32), index[first:].astype(np.int32),
+                          value[first:].astype(np.float64))
         self.updates += 1
         return highs
