@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -113,7 +114,11 @@ def _floor(form) -> float:
 
 
 def _child(args) -> int:
-    print(json.dumps(run_one(Path(args.case), args.time_limit)))
+    from measureopt.solver import left_running
+
+    print(json.dumps(run_one(Path(args.case), args.time_limit)), flush=True)
+    if left_running():  # a solve still runs in its thread: Python's shutdown could abort (solver.left_running)
+        os._exit(0)
     return 0
 
 

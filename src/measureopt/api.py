@@ -37,7 +37,10 @@ def load(case_dir: str | Path, scenario: str | None = None, models: list[Path] |
 
 
 def solve(case: Case, verbose: bool = False) -> Solution:
-    """The optimal, verified portfolio; raises InfeasibleError (with an explanation) or SolverError."""
+    """The optimal, verified portfolio; raises InfeasibleError (with an explanation) or SolverError.
+
+    If a HiGHS solve did not stop when cancelled at its time limit, it is left running in its
+    thread (`solver.left_running()` counts them): end such a process with `os._exit`."""
     try:
         return Solution.of(run_case(case, verbose))
     except InfeasibleError as error:

@@ -6,6 +6,7 @@ Typed errors become messages and exit codes here and nowhere else: 2 invalid inp
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from . import api
+from . import api, solver
 from .alternatives import headline as alternatives_headline
 from .errors import CaseError, InfeasibleError, MeasureoptError
 from .allocation import allocation_headline
@@ -79,6 +80,23 @@ def _fail(error: MeasureoptError) -> None:
     else:
         click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
+
+
+def entry() -> None:
+    """The `measureopt` program: `main`, ended with `os._exit` (after flushing its output) when a
+    solve had to be left running in its thread (`solver.left_running`), as Python's own shutdown
+    would abort the process should that thread call back into it meanwhile."""
+    try:
+        main()
+    except SystemExit as ended:
+        if not solver.left_running():
+            raise
+        code = ended.code if isinstance(ended.code, int) else 0 if ended.code is None else 1
+        if not isinstance(ended.code, (int, type(None))):
+            click.echo(ended.code, err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

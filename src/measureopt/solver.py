@@ -1,14 +1,16 @@
 """Handing a formulation to HiGHS (highspy) and reading its answer back.
 
 Statuses are mapped once, here. The solve runs in HiGHS's own thread so that Ctrl-C and our
-watchdog can call `cancelSolve()`: HiGHS's own time limit is not always honoured on large models.
+watchdog can call `cancelSolve()`: HiGHS's own time limit is not always honoured on large models,
+and some of its phases do not heed a cancel either; a solve that outlives the cancel by
+ABANDON_AFTER_S is left running in its thread and reported from what its callbacks saw
+(`left_running`; the command line then ends its process with `os._exit`).
 """
 from __future__ import annotations
 
 import enum
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import highspy
 import numpy as np
@@ -26,6 +28,27 @@ SMALL_MODEL_GAP = 1e-6
 PRESOLVE_MAX_COLUMNS = 50_000
 #: Seconds given to HiGHS beyond time_limit_s before the watchdog cancels the solve.
 WATCHDOG_GRACE_S = 10.0
+#: Seconds HiGHS has to stop once cancelled before the solve is left running in its thread: a
+#: 35,000 x 50 justice run was still in RENS 12 minutes after its 600 s limit (HiGHS heeds a cancel
+#: only between the steps of its simplex and branch-and-bound, not inside presolve or a long step).
+ABANDON_AFTER_S = 30.0
+#: HiGHS instances left running (kept referenced: freeing one under its thread would crash)
+_LEFT_RUNNING: list = []
+
+
+class Ending(enum.Enum):
+    """How a solve's thread ended: by itself, cancelled by the watchdog, or left running."""
+
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+
+
+def left_running() -> int:
+    """How many solves of this process were left running in their threads. Python must not then
+    finalise (a solver thread calling back into it while it shuts down aborts the process): end
+    with `os._exit` once the results are written, as the command line does."""
+    return len(_LEFT_RUNNING)
 
 
 class Status(str, enum.Enum):
@@ -176,9 +199,10 @@ def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings,
         highs.setOptionValue("threads", int(options.threads))
 
 
-def run(highs: highspy.Highs, time_limit_s: float) -> bool:
-    """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires. True if the
-    watchdog fired (the time limit, not the user, stopped it)."""
+def run(highs: highspy.Highs, time_limit_s: float) -> Ending:
+    """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires (the time limit,
+    not the user, then stopped it), and leave it running if it has not stopped ABANDON_AFTER_S
+    after that (it is then kept in `_LEFT_RUNNING`)."""
     deadline = time.monotonic() + time_limit_s + WATCHDOG_GRACE_S
     highs.HandleKeyboardInterrupt = True
     highs.startSolve()
@@ -187,10 +211,15 @@ def run(highs: highspy.Highs, time_limit_s: float) -> bool:
         done = False
         while not done:
             done, _ = highs.wait(0.1)
-            if not done and not fired and time.monotonic() > deadline:
+            if done:
+                break
+            if not fired and time.monotonic() > deadline:
                 highs.cancelSolve()
                 fired = True
-        return fired
+            elif fired and time.monotonic() > deadline + ABANDON_AFTER_S:
+                _LEFT_RUNNING.append(highs)
+                return Ending.ABANDONED
+        return Ending.CANCELLED if fired else Ending.FINISHED
     except KeyboardInterrupt:
         highs.cancelSolve()
         while not highs.wait(0.1)[0]:
@@ -212,23 +241,34 @@ _STATUS = {
 TRAJECTORY_EVERY_S = 1.0
 
 
-def _record_trajectory(highs: highspy.Highs, sense: int) -> tuple[list, Callable]:
-    """Start recording (seconds, primal, dual, gap) from HiGHS's MIP callbacks: the list that fills,
-    and the callback (to unsubscribe)."""
-    points: list = []
+class _MipWatch:
+    """What HiGHS's MIP callbacks report while it runs: the gap trajectory (seconds, primal bound,
+    dual bound, gap) and its last improving solution, all that can be read of a solve left running.
+    Subscribed next to highspy's own interrupt handler (a raw setCallback would replace it, and
+    cancelSolve, hence Ctrl-C, SIGTERM and the watchdog, would no longer stop the MIP)."""
 
-    def callback(event) -> None:
-        out = event.data_out
+    def __init__(self, highs: highspy.Highs, sense: int):
+        self.highs, self.sense = highs, sense
+        self.points: list = []
+        self.incumbent: tuple[np.ndarray, float] | None = None  # columns of the model HiGHS holds, gap
+        highs.cbMipInterrupt += self._seen
+        highs.cbMipImprovingSolution += self._improved
+
+    def _improved(self, event) -> None:
+        self.incumbent = (np.array(event.data_out.mip_solution, dtype=np.float64), float(event.data_out.mip_gap))
+        self._seen(event)
+
+    def _seen(self, event) -> None:
+        out, points, sense = event.data_out, self.points, self.sense
         if points and out.running_time - points[-1][0] < TRAJECTORY_EVERY_S and out.mip_primal_bound * sense == points[-1][1]:
             return
         if np.isfinite(out.mip_primal_bound) and np.isfinite(out.mip_dual_bound):
             points.append((round(out.running_time, 3), out.mip_primal_bound * sense, out.mip_dual_bound * sense, out.mip_gap))
 
-    # subscribed next to highspy's own interrupt handler (a raw setCallback would replace it, and
-    # cancelSolve, hence Ctrl-C, SIGTERM and the watchdog, would no longer stop the MIP)
-    highs.cbMipInterrupt += callback
-    highs.cbMipImprovingSolution += callback
-    return points, callback
+    def close(self) -> None:
+        """Unsubscribe: a reused model must not call the callbacks of earlier solves."""
+        self.highs.cbMipInterrupt -= self._seen
+        self.highs.cbMipImprovingSolution -= self._improved
 
 
 def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False,
@@ -251,18 +291,22 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
                   f"{len(arrays[3]) - len(reduction.arrays[3])} rows left with none free taken out", flush=True)
     if start is not None:
         highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(np.float64))
-    trajectory, recorder = ([], None) if relax else _record_trajectory(highs, form.sense)
+    watch = None if relax else _MipWatch(highs, form.sense)
     started = time.perf_counter()
     try:
-        timed_out = run(highs, options.time_limit_s)
+        ending = run(highs, options.time_limit_s)
     finally:
-        if recorder is not None:  # a reused model must not call the callbacks of earlier solves
-            highs.cbMipInterrupt -= recorder
-            highs.cbMipImprovingSolution -= recorder
+        if watch is not None:
+            watch.close()
     seconds = time.perf_counter() - started
+    if ending == Ending.ABANDONED:  # HiGHS still runs in its thread: nothing may be read from it
+        if reuse is not None:
+            reuse.forget()
+        return _left_running_result(form, objective, reduction, watch, seconds)
+    trajectory = [] if watch is None else watch.points
     model_status = highs.getModelStatus()
     status = _STATUS.get(model_status, Status.ERROR)
-    if timed_out and status == Status.INTERRUPTED:
+    if ending == Ending.CANCELLED and status == Status.INTERRUPTED:
         status = Status.TIME_LIMIT
     info = highs.getInfo()
     has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -282,6 +326,20 @@ def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | No
     if trajectory and status.has_solution:
         trajectory.append((round(seconds, 3), objective_value, bound, gap))
     return SolveResult(status, x, objective_value, gap, bound, seconds, highs.modelStatusToString(model_status), tuple(trajectory))
+
+
+def _left_running_result(form: Formulation, objective: np.ndarray | None, reduction: Reduction | None,
+                         watch: _MipWatch | None, seconds: float) -> SolveResult:
+    """A solve left running, as its callbacks last saw it: a time limit with its last improving
+    solution (the objective recomputed from it, the bound from HiGHS's gap), or no solution."""
+    note = f"HiGHS did not stop within {ABANDON_AFTER_S:g} s of its time limit and was left running"
+    if watch is None or watch.incumbent is None:
+        return SolveResult(Status.NO_SOLUTION, None, None, None, None, seconds, note)
+    x, gap = watch.incumbent
+    x = x if reduction is None else reduction.full(x)
+    value = float((form.objective if objective is None else objective) @ x)
+    bound = value - form.sense * gap * abs(value)  # HiGHS's gap: |primal - dual| / |primal|
+    return SolveResult(Status.TIME_LIMIT, x, value, gap, bound, seconds, note, (*watch.points, (round(seconds, 3), value, bound, gap)))
 
 
 def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray | None = None) -> np.ndarray | None:
@@ -370,6 +428,10 @@ class Reuse:
         self.highs: highspy.Highs | None = None
         self.arrays: tuple | None = None
         self.updates = 0  # solves that edited the kept model instead of passing a new one
+
+    def forget(self) -> None:
+        """Drop the kept model (its solve was left running: it cannot be edited)."""
+        self.highs = self.arrays = None
 
     def highs_for(self, arrays: tuple) -> highspy.Highs:
         """The kept model edited into `arrays` (in `pass_arrays` order), or a new one."""
