@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import measureopt as mo
 from benchmarks.generate import generate_case
@@ -96,3 +98,30 @@ def test_ranked_start_then_the_exact_model_agrees_with_brute_force(pairwise_max,
     outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25}, budget_total=True))
                 for seed in range(10)]
     assert outcomes.count("optimal") >= 3, outcomes
+
+
+@pytest.fixture(scope="module")
+def capped_case(tmp_path_factory):
+    return mo.load(generate_case(tmp_path_factory.mktemp("g") / "c", 12, 5, seed=5, justice={"gini_max": 0.3}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=100_000))
+def test_the_cut_where_the_way_to_a_solution_crosses_the_cap_cuts_it_off(seed, capped_case):
+    """In-out separation (`engine._crossing`): from benefits that meet the cap towards benefits
+    that break it, the point found breaks the cap by a hair, and its cut keeps the first and cuts
+    off the second (so every round still cuts off its own solution)."""
+    from measureopt.formulation import gini_cut_coefficients
+    from measureopt.verify import population_gini
+
+    rng = np.random.default_rng(seed)
+    population = capped_case.municipalities["population"].to_numpy()
+    inside = population * rng.uniform(0.8, 1.2, len(population))
+    outside = population * rng.lognormal(0.0, 1.5, len(population))
+    cap = capped_case.settings.justice.gini_max
+    assume(population_gini(inside, population) <= cap < population_gini(outside, population))
+    point = engine._crossing(inside, outside, population, capped_case)
+    assert cap < population_gini(point, population) <= cap + 1e-6
+    coefficients = gini_cut_coefficients(capped_case, point)
+    scale = np.abs(coefficients) @ outside
+    assert coefficients @ outside > 1e-9 * scale and coefficients @ inside <= 1e-9 * scale

@@ -56,6 +56,9 @@ GINI_CORE_MIN_MEASURES = 100_000
 #: neither its time limit nor the watchdog's cancel in its LP. The threshold sits between the two.
 WHOLE_MODEL_MAX_MEASURES = 500_000
 GINI_TOLERANCE = 1e-7
+#: bisection steps for where the way from the best portfolio to a cut round's solution crosses the
+#: Gini cap (`_crossing`; (1/2)^30 of the way)
+CROSSING_STEPS = 30
 SENSES = {"max_abatement": "max", "max_cumulative_abatement": "max", "min_investment": "min",
           "min_net_cost": "min", "max_weighted_benefit": "max"}
 
@@ -403,7 +406,10 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
     """The Gini cap by cuts: the LP relaxation is cut first (cheap), then the MIP is re-solved
     while its portfolio breaks the cap; every relaxation solved to its end bounds the optimum. A
     portfolio that meets the cap ends the rounds; the time limit holds for all rounds together.
-    `relaxation`, the LP of `search.form` already solved, is not solved again."""
+    `relaxation`, the LP of `search.form` already solved, is not solved again. Each round cuts off
+    its solution by the cut of its ranking and, once a portfolio meets the cap, by the cut where
+    the way from that portfolio to the solution crosses the cap (`_crossing`), which follows the
+    cap's own boundary and so tightens the bound faster."""
     started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
     for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
@@ -428,13 +434,35 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
                     search.ended = "a round's portfolio met the cap"
                     return
                 break
+
             if search.seconds - started >= options.time_limit_s:
                 search.ended = f"time limit reached before a round's portfolio met the Gini cap (last one: {gini:.4f})"
                 return
-            search.form = gini_cut(form, benefit)
+            points = [benefit]
+            if search.best is not None:
+                points.append(_crossing(search.best.x[form.cols.benefit], benefit, population, form.case))
+            for point in points:
+                form = gini_cut(form, point)
+            search.form = form
         else:
             search.ended = f"the Gini cap did not converge in {MAX_CUT_ROUNDS} rounds of cuts"
             return
+
+
+def _crossing(inside: np.ndarray, outside: np.ndarray, population: np.ndarray, case: Case) -> np.ndarray:
+    """Benefits just past the point where the way from `inside` (meeting the Gini cap) to `outside`
+    (breaking it) crosses the cap, by bisection. The cap's cut there (in-out separation) is valid
+    like every cut, cuts off `outside` too (a row that `inside` meets and a point between breaks,
+    the far end breaks more) and touches the region of the cap where Kelley's cut at `outside`
+    may lie far from it."""
+    low, high = 0.0, 1.0
+    for _ in range(CROSSING_STEPS):
+        middle = (low + high) / 2
+        if _meets_cap(case, population_gini(inside + middle * (outside - inside), population)):
+            low = middle
+        else:
+            high = middle
+    return inside + high * (outside - inside)
 
 
 def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
