@@ -434,7 +434,6 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
                     search.ended = "a round's portfolio met the cap"
                     return
                 break
-
             if search.seconds - started >= options.time_limit_s:
                 search.ended = f"time limit reached before a round's portfolio met the Gini cap (last one: {gini:.4f})"
                 return

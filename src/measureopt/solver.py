@@ -208,11 +208,7 @@ def run(highs: highspy.Highs, time_limit_s: float) -> Ending:
     highs.startSolve()
     fired = False
     try:
-        done = False
-        while not done:
-            done, _ = highs.wait(0.1)
-            if done:
-                break
+        while not highs.wait(0.1)[0]:
             if not fired and time.monotonic() > deadline:
                 highs.cancelSolve()
                 fired = True
