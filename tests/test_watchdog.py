@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import highspy
+import numpy as np
 import pytest
 
 import measureopt as mo
@@ -68,3 +69,15 @@ def test_the_command_line_still_writes_its_results_and_exit_code(tmp_path):
         assert summary["status"] == "time_limit" and summary["mip_gap"] is not None
     else:
         assert "no solution" in done.stderr and not out.exists()
+
+
+def test_no_other_solve_starts_while_one_is_left_running(tmp_path, deaf_highs):
+    """highspy lets one solve run at a time in a process: the next one says so (exit 4) rather
+    than fail with highspy's bare exception, and no shadow prices are computed meanwhile."""
+    case = mo.load(generate_case(tmp_path / "g", 300, 50, seed=1))
+    form = build(case)
+    solver.solve(form, SolverSettings(time_limit_s=60))
+    assert deaf_highs[0].is_solver_running()
+    with pytest.raises(mo.SolverError, match="left running"):
+        solver.solve(form, SolverSettings(time_limit_s=60), relax=True)
+    assert solver.fixed_integer_duals(form, np.zeros(form.shape[1])) is None

@@ -202,7 +202,11 @@ def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings,
 def run(highs: highspy.Highs, time_limit_s: float) -> Ending:
     """Run HiGHS in its thread; cancel it on Ctrl-C or when the watchdog fires (the time limit,
     not the user, then stopped it), and leave it running if it has not stopped ABANDON_AFTER_S
-    after that (it is then kept in `_LEFT_RUNNING`)."""
+    after that (it is then kept in `_LEFT_RUNNING`). highspy lets one solve run at a time in a
+    process, whatever the instance: while one left running goes on, no other can start."""
+    if _LEFT_RUNNING and highs.is_solver_running():
+        raise SolverError("a HiGHS solve left running past its time limit still occupies the solver, so no further "
+                          "solve can start in this process; try a longer solver.time_limit_s")
     deadline = time.monotonic() + time_limit_s + WATCHDOG_GRACE_S
     highs.HandleKeyboardInterrupt = True
     highs.startSolve()
@@ -339,7 +343,10 @@ def _left_running_result(form: Formulation, objective: np.ndarray | None, reduct
 
 
 def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray | None = None) -> np.ndarray | None:
-    """Row duals (d objective / d row bound, in the objective's sense) of the LP with integers fixed."""
+    """Row duals (d objective / d row bound, in the objective's sense) of the LP with integers fixed;
+    None if it has no optimum, or while a solve left running occupies HiGHS (`run`)."""
+    if left_running():
+        return None
     lower, upper = form.col_lower.copy(), form.col_upper.copy()
     fixed = form.integrality
     lower[fixed] = upper[fixed] = np.round(x[fixed])
