@@ -45,9 +45,12 @@ class Ending(enum.Enum):
 
 
 def left_running() -> int:
-    """How many solves of this process were left running in their threads. Python must not then
-    finalise (a solver thread calling back into it while it shuts down aborts the process): end
-    with `os._exit` once the results are written, as the command line does."""
+    """How many solves of this process were left running in their threads and still run (highspy
+    runs one at a time: once none runs, all have ended). Python must not finalise while one runs
+    (a solver thread calling back into it while it shuts down aborts the process): end with
+    `os._exit` once the results are written, as the command line does."""
+    if _LEFT_RUNNING and not _LEFT_RUNNING[0].is_solver_running():
+        _LEFT_RUNNING.clear()
     return len(_LEFT_RUNNING)
 
 
@@ -204,22 +207,22 @@ def run(highs: highspy.Highs, time_limit_s: float) -> Ending:
     not the user, then stopped it), and leave it running if it has not stopped ABANDON_AFTER_S
     after that (it is then kept in `_LEFT_RUNNING`). highspy lets one solve run at a time in a
     process, whatever the instance: while one left running goes on, no other can start."""
-    if _LEFT_RUNNING and highs.is_solver_running():
+    if left_running():
         raise SolverError("a HiGHS solve left running past its time limit still occupies the solver, so no further "
                           "solve can start in this process; try a longer solver.time_limit_s")
     deadline = time.monotonic() + time_limit_s + WATCHDOG_GRACE_S
     highs.HandleKeyboardInterrupt = True
     highs.startSolve()
-    fired = False
+    cancelled = None  # when the watchdog cancelled the solve
     try:
         while not highs.wait(0.1)[0]:
-            if not fired and time.monotonic() > deadline:
+            if cancelled is None and time.monotonic() > deadline:
                 highs.cancelSolve()
-                fired = True
-            elif fired and time.monotonic() > deadline + ABANDON_AFTER_S:
+                cancelled = time.monotonic()
+            elif cancelled is not None and time.monotonic() > cancelled + ABANDON_AFTER_S:
                 _LEFT_RUNNING.append(highs)
                 return Ending.ABANDONED
-        return Ending.CANCELLED if fired else Ending.FINISHED
+        return Ending.FINISHED if cancelled is None else Ending.CANCELLED
     except KeyboardInterrupt:
         highs.cancelSolve()
         while not highs.wait(0.1)[0]:
