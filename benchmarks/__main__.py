@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import subprocess
@@ -114,11 +113,10 @@ def _floor(form) -> float:
 
 
 def _child(args) -> int:
-    from measureopt.solver import left_running
+    from measureopt.solver import exit_if_left_running
 
-    print(json.dumps(run_one(Path(args.case), args.time_limit)), flush=True)
-    if left_running():  # a solve still runs in its thread: Python's shutdown could abort (solver.left_running)
-        os._exit(0)
+    print(json.dumps(run_one(Path(args.case), args.time_limit)))
+    exit_if_left_running(0)  # a solve still running in its thread would abort Python's shutdown
     return 0
 
 

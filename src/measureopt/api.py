@@ -40,7 +40,8 @@ def solve(case: Case, verbose: bool = False) -> Solution:
     """The optimal, verified portfolio; raises InfeasibleError (with an explanation) or SolverError.
 
     If a HiGHS solve did not stop when cancelled at its time limit, it is left running in its
-    thread (`solver.left_running()` counts them): end such a process with `os._exit`."""
+    thread (`solver.left_running()` counts them): end such a process with
+    `solver.exit_if_left_running`, as Python's own shutdown would abort it."""
     try:
         return Solution.of(run_case(case, verbose))
     except InfeasibleError as error:

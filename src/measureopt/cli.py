@@ -6,7 +6,6 @@ Typed errors become messages and exit codes here and nowhere else: 2 invalid inp
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -89,14 +88,12 @@ def entry() -> None:
     try:
         main()
     except SystemExit as ended:
-        if not solver.left_running():
-            raise
-        code = ended.code if isinstance(ended.code, int) else 0 if ended.code is None else 1
-        if not isinstance(ended.code, (int, type(None))):
+        if isinstance(ended.code, int) or ended.code is None:
+            solver.exit_if_left_running(ended.code or 0)
+        elif solver.left_running():  # a message, which Python would print on its way out
             click.echo(ended.code, err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+            solver.exit_if_left_running(1)
+        raise
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

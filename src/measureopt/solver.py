@@ -9,6 +9,8 @@ ABANDON_AFTER_S is left running in its thread and reported from what its callbac
 from __future__ import annotations
 
 import enum
+import os
+import sys
 import time
 from dataclasses import dataclass, replace
 
@@ -32,6 +34,8 @@ WATCHDOG_GRACE_S = 10.0
 #: 35,000 x 50 justice run was still in RENS 12 minutes after its 600 s limit (HiGHS heeds a cancel
 #: only between the steps of its simplex and branch-and-bound, not inside presolve or a long step).
 ABANDON_AFTER_S = 30.0
+#: Seconds for the LP with integers fixed that gives shadow prices (`fixed_integer_duals`)
+DUALS_TIME_LIMIT_S = 60.0
 #: HiGHS instances left running (kept referenced: freeing one under its thread would crash)
 _LEFT_RUNNING: list = []
 
@@ -52,6 +56,15 @@ def left_running() -> int:
     if _LEFT_RUNNING and not _LEFT_RUNNING[0].is_solver_running():
         _LEFT_RUNNING.clear()
     return len(_LEFT_RUNNING)
+
+
+def exit_if_left_running(code: int) -> None:
+    """End the process at once with `code`, its output flushed, if a solve is left running
+    (`left_running`): what a program does once its results are written."""
+    if left_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 class Status(str, enum.Enum):
@@ -347,7 +360,8 @@ def _left_running_result(form: Formulation, objective: np.ndarray | None, reduct
 
 def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray | None = None) -> np.ndarray | None:
     """Row duals (d objective / d row bound, in the objective's sense) of the LP with integers fixed;
-    None if it has no optimum, or while a solve left running occupies HiGHS (`run`)."""
+    None if it has no optimum in DUALS_TIME_LIMIT_S, or while a solve left running occupies HiGHS
+    (`run`). Run like every solve, under the watchdog and Ctrl-C."""
     if left_running():
         return None
     lower, upper = form.col_lower.copy(), form.col_upper.copy()
@@ -355,9 +369,8 @@ def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray 
     lower[fixed] = upper[fixed] = np.round(x[fixed])
     lp_form = replace(form, col_lower=lower, col_upper=upper)
     highs = to_highs(lp_form, objective, integer=False)
-    highs.setOptionValue("time_limit", 60.0)
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    highs.setOptionValue("time_limit", DUALS_TIME_LIMIT_S)
+    if run(highs, DUALS_TIME_LIMIT_S) == Ending.ABANDONED or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(highs.getSolution().row_dual) * row_scale(form) * form.sense
 
