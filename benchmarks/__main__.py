@@ -59,7 +59,7 @@ def run_one(case_dir: Path, time_limit: float) -> dict:
         clock = time.perf_counter()
         to_highs(form)
         handover_s.append(time.perf_counter() - clock)
-        floor_s.append(_floor(form))
+        floor_s.append(floor_highs(form)[1])
     timings.update(build_s=min(build_s), handover_s=min(handover_s), floor_s=min(floor_s))
     if form.shape[1] <= PYOMO_MAX_COLUMNS:
         from measureopt.pyomo_model import to_pyomo
@@ -97,19 +97,25 @@ def _thinned(points: list, keep: int = 5) -> list:
     return [points[round(i * (len(points) - 1) / (keep - 1))] for i in range(keep)]
 
 
-def _floor(form) -> float:
-    """Seconds of `Highs.passModel` from ready numpy CSR arrays of the same model: the floor."""
+def floor_highs(form):
+    """The floor: a Highs instance given the very same arrays as measureopt's hand-over
+    (`solver.model_arrays`, ready in memory) by one `Highs.passModel` of the rows (CSR), as the
+    issue defines it; returns it and the seconds of that call."""
     import highspy
     import numpy as np
 
-    from measureopt.solver import model_arrays, pass_arrays
+    from measureopt.solver import SMALL_MATRIX_VALUE, model_arrays
 
-    arrays = [np.ascontiguousarray(a, dtype=np.int32 if i in (5, 6, 8) else np.float64) for i, a in enumerate(model_arrays(form))]
+    cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality = (
+        np.ascontiguousarray(a, dtype=np.int32 if i in (5, 6, 8) else np.float64) for i, a in enumerate(model_arrays(form)))
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
     clock = time.perf_counter()
-    pass_arrays(highs, *arrays)
-    return time.perf_counter() - clock
+    highs.passModel(len(cost), len(row_lower), len(value), int(highspy.MatrixFormat.kRowwise),
+                    int(highspy.ObjSense.kMinimize), 0.0, cost, col_lower, col_upper, row_lower, row_upper,
+                    start, index, value, integrality)
+    return highs, time.perf_counter() - clock
 
 
 def _child(args) -> int:

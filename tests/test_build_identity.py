@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,7 @@ import scipy.sparse as sp
 
 import measureopt as mo
 from benchmarks.generate import generate_case
-from measureopt.formulation import build, gini_cut
-from measureopt.solver import row_scale
+from measureopt.formulation import build, gini_cut, power_of_two_scale, row_largest
 from tests.conftest import CASES, EXAMPLE_CASES
 from tests.reference.tiny_cases import write_tiny_case
 from tests.reference.tiny_periods import add_periods
@@ -89,10 +89,16 @@ def test_build_gives_the_pinned_model(tmp_path):
     for name, form in formulations(tmp_path):
         seen[name] = digest(form)
         assert seen[name] == expected[name], name
+        np.testing.assert_array_equal(form.row_scale, _scale_of(form.matrix), err_msg=name)  # as the whole matrix gives it
         keys = np.asarray(form.row_key)  # one key at a time reads the same as all at once
         assert [(type(k), k) for k in map(form.row_key.__getitem__, range(len(keys)))] == [(type(k), k) for k in keys], name
         assert form.row_key[-1] == keys[-1] and list(form.row_key[[0, -1]]) == [keys[0], keys[-1]], name
     assert set(seen) == set(expected) and len(seen) == 96
+
+
+def _scale_of(matrix: sp.csr_matrix) -> np.ndarray:
+    """2^-round(log2 max|a|) row by row, 1 for an empty row, in plain Python."""
+    return np.array([2.0 ** -round(np.log2(np.abs(row.data).max())) if row.nnz else 1.0 for row in matrix])
 
 
 def test_row_scale_is_the_power_of_two_nearest_each_rows_largest_coefficient():
@@ -106,8 +112,20 @@ def test_row_scale_is_the_power_of_two_nearest_each_rows_largest_coefficient():
         values = rng.choice([-1.0, 1.0], dense.shape) * rng.uniform(1, 10, dense.shape) * 10.0 ** rng.integers(-8, 9, dense.shape)
         matrix = sp.csr_matrix(np.where(dense, values, 0.0))
         expected = [2.0 ** -round(np.log2(np.abs(row).max())) if row.any() else 1.0 for row in np.where(dense, values, 0.0)]
-        form = type("Form", (), {"matrix": matrix})
-        np.testing.assert_array_equal(row_scale(form), expected)
+        np.testing.assert_array_equal(power_of_two_scale(row_largest(np.diff(matrix.indptr), matrix.data)), expected)
+
+
+def test_row_scale_is_shared_while_the_matrix_is_the_same():
+    """Formulations derived with other bounds share the row factors; another matrix gets its own."""
+    form = build(mo.load(CASES / "region-44"))
+    derived = replace(form, col_lower=form.col_lower.copy(), sense=-form.sense)
+    assert derived.row_scale is form.row_scale
+    rescaled = replace(form, matrix=form.matrix * 1000.0)
+    np.testing.assert_array_equal(rescaled.row_scale, _scale_of(rescaled.matrix))
+    assert not np.array_equal(rescaled.row_scale, form.row_scale)
+    benefit = np.linspace(1.0, 2.0, len(form.case.municipalities))
+    cut = gini_cut(build(mo.load(CASES / "region-44", overrides={"justice": {"gini_max": 0.3}})), benefit)
+    np.testing.assert_array_equal(cut.row_scale, _scale_of(cut.matrix))
 
 
 if __name__ == "__main__":  # python -m tests.test_build_identity: capture the snapshot anew

@@ -7,16 +7,16 @@ import highspy
 import pytest
 
 import measureopt as mo
+from benchmarks.__main__ import floor_highs
 from benchmarks.generate import generate_case
 from measureopt.formulation import build
-from measureopt.solver import to_highs
 
 
 @pytest.mark.parametrize("justice", [None, {"vulnerable_share_min": 0.3}])
 def test_direct_highspy_floor_matches_the_pipeline(tmp_path, justice):
     case = mo.load(generate_case(tmp_path / "case", 8, 20, seed=1, justice=justice))
     form = build(case)
-    highs = to_highs(form)
+    highs, _ = floor_highs(form)
     highs.setOptionValue("mip_rel_gap", 1e-9)
     highs.run()
     assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal

@@ -50,6 +50,32 @@ def crf(rate: float, years) -> np.ndarray:
     return rate * growth / (growth - 1.0)
 
 
+def row_largest(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Largest |coefficient| of each row of a CSR matrix or block (entries per row, values in row
+    order); 0 for a row without one. Rows of one or two coefficients (most of them) are read
+    directly: `np.maximum.reduceat` pays per row."""
+    counts = np.asarray(counts)
+    start = np.cumsum(counts) - counts
+    magnitude = np.abs(values)
+    largest = np.zeros(len(counts))
+    single, pair, many = (np.flatnonzero(condition) for condition in (counts == 1, counts == 2, counts > 2))
+    largest[single] = magnitude[start[single]]
+    if len(pair):
+        largest[pair] = np.maximum(magnitude[:-1], magnitude[1:])[start[pair]]
+    bounds = np.column_stack([start[many], start[many] + counts[many]]).ravel()  # [first, end) of each row
+    largest[many] = np.maximum.reduceat(magnitude, bounds[:-1] if len(bounds) and bounds[-1] == len(magnitude) else bounds)[::2]
+    return largest
+
+
+def power_of_two_scale(largest: np.ndarray) -> np.ndarray:
+    """Row factors 2^-round(log2 largest) (exact powers of two), 1 where largest is 0: they bring
+    each row's largest coefficient near 1 (see `Formulation.row_scale`)."""
+    largest = np.where(largest == 0, 1.0, largest)
+    mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
+    exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
+    return ((1023 - np.clip(exponent, -1023, 1022).astype(np.int64)) << 52).view(np.float64)  # 2^-exponent, bit by bit
+
+
 @dataclass
 class Columns:
     """Column positions of every variable family, and the column bounds and types."""
@@ -235,10 +261,25 @@ class Formulation:
     objective: np.ndarray
     sense: int  # +1 minimise, -1 maximise
     objective_name: str
+    #: (matrix, its row factors), kept by `row_scale`: formulations derived with `replace` share
+    #: it while their matrix is the same object (bounds, objective or sense changed)
+    scale_of_matrix: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
+
+    @property
+    def row_scale(self) -> np.ndarray:
+        """Per-row factors (powers of two, exact) that bring each row's largest coefficient near 1,
+        2^-round(log2 max|a_i.|), 1 for a row without one: HiGHS is given the rows times these.
+
+        Budget rows in EUR and target rows in t/yr differ by orders of magnitude; unscaled, HiGHS's
+        absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
+        """
+        if self.scale_of_matrix is None or self.scale_of_matrix[0] is not self.matrix:
+            self.scale_of_matrix = (self.matrix, power_of_two_scale(row_largest(np.diff(self.matrix.indptr), self.matrix.data)))
+        return self.scale_of_matrix[1]
 
 
 @dataclass(frozen=True)
@@ -627,8 +668,9 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     """
     coef = gini_cut_coefficients(form.case, benefit_by_muni)
     row = sp.csr_matrix((coef, (np.zeros(len(coef), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
+    matrix = sp.vstack([form.matrix, row], format="csr")
     return replace(
-        form, matrix=sp.vstack([form.matrix, row], format="csr"),
+        form, matrix=matrix, scale_of_matrix=(matrix, np.r_[form.row_scale, power_of_two_scale(row_largest([row.nnz], row.data))]),
         row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
         row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
         row_key=appended_keys(form.row_key, [f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"]),
@@ -900,7 +942,7 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     col_upper = np.concatenate(cols.upper)
     col_upper[cols.closed] = 0.0
     row_family, row_key = rows.labels()
-    return Formulation(
+    form = Formulation(
         case=case, cols=cols, matrix=rows.matrix(cols.count),
         col_lower=np.concatenate(cols.lower), col_upper=col_upper,
         integrality=np.concatenate(cols.integer),
@@ -908,6 +950,8 @@ def build(case: Case, objective: str | None = None) -> Formulation:
         row_family=row_family, row_key=row_key,
         objective=vector, sense=sense, objective_name=name,
     )
+    form.row_scale  # found once, shared by the formulations derived from this one with the same matrix
+    return form
 
 
 def _gini_scale(case: Case, ben: Coefficients) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import SolverError
 from .formulation import Formulation
@@ -108,40 +109,15 @@ class SolverSettings:
     verbose: bool = False
 
 
-def row_scale(form: Formulation) -> np.ndarray:
-    """Per-row factors (powers of two, exact) that bring each row's largest coefficient near 1:
-    2^-round(log2 max|a_i.|).
-
-    Budget rows in EUR and target rows in t/yr differ by orders of magnitude; unscaled, HiGHS's
-    absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
-    Rows without a coefficient keep factor 1. Rows of one or two coefficients (most of them) are
-    read directly: `np.maximum.reduceat` pays per row.
-    """
-    matrix = form.matrix
-    start, counts = matrix.indptr[:-1], np.diff(matrix.indptr)
-    magnitude = np.abs(matrix.data)
-    largest = np.ones(matrix.shape[0])
-    single, pair, many = (np.flatnonzero(condition) for condition in (counts == 1, counts == 2, counts > 2))
-    largest[single] = magnitude[start[single]]
-    if len(pair):
-        largest[pair] = np.maximum(magnitude[:-1], magnitude[1:])[start[pair]]
-    bounds = np.column_stack([start[many], start[many] + counts[many]]).ravel()  # [first, end) of each row
-    largest[many] = np.maximum.reduceat(magnitude, bounds[:-1] if len(bounds) and bounds[-1] == len(magnitude) else bounds)[::2]
-    largest[largest == 0] = 1.0
-    mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
-    exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
-    return ((1023 - np.clip(exponent, -1023, 1022).astype(np.int64)) << 52).view(np.float64)  # 2^-exponent, bit by bit
-
-
 #: Smallest |coefficient| HiGHS keeps (its default, 1e-9, would drop a 1-EUR cost from a row whose
 #: largest entry, scaled to 1, is 1e10 EUR); HiGHS allows down to 1e-12.
 SMALL_MATRIX_VALUE = 1e-12
 
 
 def scaling_report(form: Formulation) -> dict:
-    """The row scaling of `row_scale` in numbers: rows scaled, the factors' range (powers of two) and
+    """The row scaling of `Formulation.row_scale` in numbers: rows scaled, the factors' range (powers of two) and
     the range of |coefficients| before and after, as the verbose log prints it."""
-    scale = row_scale(form)
+    scale = form.row_scale
     before = np.abs(form.matrix.data)
     after = before * np.repeat(scale, np.diff(form.matrix.indptr))
     nonzero = before > 0
@@ -163,7 +139,7 @@ def _log_scaling(form: Formulation) -> None:
 
 
 def to_highs(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> highspy.Highs:
-    """A Highs instance holding the formulation, rows scaled by `row_scale` (always minimising
+    """A Highs instance holding the formulation, rows scaled by `Formulation.row_scale` (always minimising
     sense * objective)."""
     return highs_with(model_arrays(form, objective, integer))
 
@@ -180,8 +156,8 @@ def highs_with(arrays: tuple) -> highspy.Highs:
 
 def model_arrays(form: Formulation, objective: np.ndarray | None = None, integer: bool = True) -> tuple:
     """The arrays HiGHS is given, in `pass_arrays` order: cost (minimised), column bounds, row
-    bounds and CSR matrix scaled by `row_scale`, integrality (all continuous for the relaxation)."""
-    scale = row_scale(form)
+    bounds and CSR matrix scaled by `Formulation.row_scale`, integrality (all continuous for the relaxation)."""
+    scale = form.row_scale
     integrality = form.integrality.astype(np.int32) if integer else np.zeros(form.shape[1], np.int32)
     return (form.sense * (form.objective if objective is None else objective), form.col_lower, form.col_upper,
             form.row_lower * scale, form.row_upper * scale, form.matrix.indptr, form.matrix.indices,
@@ -190,13 +166,17 @@ def model_arrays(form: Formulation, objective: np.ndarray | None = None, integer
 
 def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row_upper, start, index, value,
                 integrality) -> highspy.HighsStatus:
-    """`Highs.passModel` straight from numpy arrays (row-wise CSR, minimising): the floor that
-    benchmarks compare measureopt's build and hand-over with."""
+    """`Highs.passModel` of the arrays of `model_arrays` (minimising), the matrix turned column-wise
+    first: HiGHS keeps its matrix by columns, and scipy's transpose is quicker than HiGHS's own
+    (at 8,000 x 50, 0.02 s and a 0.06 s pass against a 0.11 s pass of the rows)."""
+    rows = sp.csr_matrix((np.asarray(value, dtype=np.float64), np.asarray(index, dtype=np.int32),
+                          np.asarray(start, dtype=np.int32)), shape=(len(row_lower), len(cost)))
+    columns = rows.tocsc()
     floats = [np.ascontiguousarray(a, dtype=np.float64) for a in (cost, col_lower, col_upper, row_lower, row_upper)]
-    start, index, integrality = (np.ascontiguousarray(a, dtype=np.int32) for a in (start, index, integrality))
-    return highs.passModel(len(cost), len(row_lower), len(value), int(highspy.MatrixFormat.kRowwise),
-                           int(highspy.ObjSense.kMinimize), 0.0, *floats, start, index,
-                           np.ascontiguousarray(value, dtype=np.float64), integrality)
+    return highs.passModel(len(cost), len(row_lower), columns.nnz, int(highspy.MatrixFormat.kColwise),
+                           int(highspy.ObjSense.kMinimize), 0.0, *floats, columns.indptr.astype(np.int32, copy=False),
+                           columns.indices.astype(np.int32, copy=False), columns.data,
+                           np.ascontiguousarray(integrality, dtype=np.int32))
 
 
 def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings, columns: int) -> None:
@@ -372,7 +352,7 @@ def fixed_integer_duals(form: Formulation, x: np.ndarray, objective: np.ndarray 
     highs.setOptionValue("time_limit", DUALS_TIME_LIMIT_S)
     if run(highs, DUALS_TIME_LIMIT_S) == Ending.ABANDONED or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(highs.getSolution().row_dual) * row_scale(form) * form.sense
+    return np.asarray(highs.getSolution().row_dual) * form.row_scale * form.sense
 
 
 @dataclass(frozen=True)
