@@ -445,3 +445,42 @@ def test_ids_with_leading_zeros_stay_text(case: Path) -> None:
     assert "05016" in loaded.municipalities.index
     assert set(loaded.measures.loc[loaded.measures["municipality"] == "05016", "measure"]) >= {"00017", "05016-BLDG"}
     assert loaded.measures.loc[loaded.measures["measure"] == "05016-BLDG", "requires"].tolist() == ["00017"]
+
+
+def test_id_check_refuses_exactly_whitespace_and_control_characters() -> None:
+    """The id check (pyarrow's RE2) refuses a character iff Python's Unicode whitespace or a control
+    character \\x00-\\x1f is it: every code point, against `str.isspace`."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from measureopt.case import ID_BREAKER
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    refused = np.asarray(pc.match_substring_regex(pa.array(chars, type=pa.string()), ID_BREAKER))
+    expected = np.array([ch.isspace() or ord(ch) < 0x20 for ch in chars])
+    assert refused.sum() == expected.sum() > 30
+    np.testing.assert_array_equal(refused, expected)
+    assert not pc.any(pc.match_substring_regex(pa.array(["GR-001", "Ærø_07", "市-3"]), ID_BREAKER)).as_py()
+
+
+def test_many_dangling_references_are_capped_and_the_first_get_hints(case: Path) -> None:
+    """250 measures requiring unknown ids: the first 200 are reported, the first HINTED_ROWS of them
+    with a "did you mean" (each hint reads every measure id)."""
+    from measureopt.case import HINTED_ROWS
+
+    rows = read_rows(case, M)
+    header, template = rows[0], rows[2]
+    for k in range(250):
+        row = list(template)
+        row[header.index("measure")] = f"GR-001-EXTRA{k:03d}"
+        row[header.index("requires")] = f"GR-001-AUDT{k:03d}"
+        row[header.index("group")] = ""
+        rows.append(row)
+    write_rows(case, M, rows)
+    result = _invoke(["validate", str(case)])
+    _assert_refused(result, r"measures\.csv:\d+: requires: unknown measure \(did you mean 'GR-001-AUDIT'\?\)")
+    dangling = [line for line in result.output.splitlines() if "requires: unknown measure" in line]
+    assert len(dangling) == 200
+    assert sum("did you mean" in line for line in dangling) == HINTED_ROWS
+    assert all("did you mean" in line for line in dangling[:HINTED_ROWS])

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from .errors import CaseError, Problem
@@ -29,7 +31,10 @@ SECTORS = (
 STATUSES = ("candidate", "committed", "excluded")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_ID = re.compile(r"^[^\s\x00-\x1f]+$")
+#: A character no id may contain: whitespace or a control character (Python's Unicode \s and
+#: \x00-\x1f), spelled for pyarrow's RE2, whose \s is ASCII only: Unicode separators \p{Z}, \x85
+#: and the ASCII controls (checked against Python's reading for every character)
+ID_BREAKER = r"[\p{Z}\x00-\x1f\x85]"
 _ISO2 = re.compile(r"^[A-Z]{2}$")
 #: Largest magnitude a table number may have: far above any plausible cost, count or abatement, and
 #: far below HiGHS's infinity (1e20), so that a typo such as 1e300 cannot pass for a number.
@@ -209,7 +214,7 @@ def _typed_column(col: Column, text: pd.Series, out: _Collector) -> pd.Series:
         out.add(blank, col.name, "required value is blank")
     if col.kind in ("id", "text"):
         if col.kind == "id":
-            bad = ~blank & ~cells.str.match(_ID).to_numpy()
+            bad = ~blank & np.asarray(pc.match_substring_regex(pa.array(cells, type=pa.string()), ID_BREAKER), dtype=bool)
             out.add(bad, col.name, "ids may not contain spaces or control characters", [repr(v) for v in text[bad]])
             cells = cells.where(~blank, None) if not col.required else cells
         return cells.where(~blank, None) if col.kind == "text" else cells
@@ -302,11 +307,20 @@ def _unique(frame: pd.DataFrame, column: str, out: _Collector) -> None:
     out.add(dup, column, "duplicate id", ids[dup].tolist())
 
 
+#: dangling references that get a "did you mean" hint (the first ones of a column)
+HINTED_ROWS = 20
+
+
 def _exists(frame: pd.DataFrame, column: str, known, out: _Collector, what: str) -> np.ndarray:
+    """Rows whose `column` names none of `known` (a set or a column of ids), each reported."""
     values = frame[column]
-    dangling = (values.notna() & (values != "") & ~values.isin(known)).to_numpy()
-    for row in np.flatnonzero(dangling):
-        hint = difflib.get_close_matches(str(values.iat[row]), [str(k) for k in known], n=1)
+    known = pa.array(list(known) if isinstance(known, (set, frozenset)) else known, type=pa.string())
+    # pyarrow's hash lookup: pandas' isin of its pyarrow strings makes a Python scalar of every known id
+    found = np.asarray(pc.fill_null(pc.is_in(pa.array(values, type=pa.string()), value_set=known), False))
+    dangling = values.notna().to_numpy() & (values != "").to_numpy() & ~found
+    names = sorted(known.drop_null().to_pylist()) if dangling.any() else []  # in one order: hints tie
+    for k, row in enumerate(np.flatnonzero(dangling)[:200]):  # a hint for the first few: each reads every id
+        hint = difflib.get_close_matches(str(values.iat[row]), names, n=1) if k < HINTED_ROWS else []
         message = f"unknown {what}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
         out.add(np.array([row]), column, message, values.iat[row])
     return dangling
@@ -355,7 +369,7 @@ def _check_measures(frame: pd.DataFrame, muni_ids: set | None, programme_ids: se
     position = pd.Series(np.arange(len(frame)), index=ids.where(~ids.duplicated(), None))
     position = position[position.index.notna()]
     has_req = frame["requires"].notna().to_numpy()
-    dangling = _exists(frame, "requires", set(ids), out, "measure")
+    dangling = _exists(frame, "requires", ids, out, "measure")
     linked = has_req & ~dangling
     req_pos = np.full(len(frame), -1)
     req_pos[linked] = position.reindex(frame["requires"][linked]).to_numpy()
