@@ -12,11 +12,11 @@ import numpy as np
 
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
-from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
+from .formulation import (REQUIREMENTS, Formulation, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
                           needs_gini_cuts, objective_vector)
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded
 from .infeasibility import explain
-from .relaxation import BudgetRelaxation, core_case, relax_budget
+from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
 from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
@@ -597,9 +597,7 @@ def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation:
     otherwise (or without a cap). About 4 s on 8,000 x 50's core, before the core's first LP."""
     if case.settings.justice.gini_max is None or len(case.municipalities) < GINI_FLOOR_MIN_MUNICIPALITIES:
         return None
-    ben = benefit(case)
-    most = case.measures["max_units"].to_numpy(dtype=float)
-    per_head = float(np.sum((ben.y + ben.u * most)[relaxation.group_best])) / float(case.municipalities["population"].sum())
+    per_head = picks_benefit_per_head(case, relaxation)
     for core_units, core_selected in priced_floors(core, relaxation.vulnerable_multiplier, per_head):
         units, selected = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool)
         units[positions], selected[positions] = core_units, core_selected

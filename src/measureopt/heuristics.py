@@ -143,8 +143,8 @@ FLOOR_STEPS = 8
 def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Portfolios (units, selection per measure) meant to meet a Gini cap where no LP is quick
     (max_abatement with budget.total_eur at national size), built from prices alone, the one of
-    most abatement first; each meets the cap by `verify.population_gini`, the rest of the rules
-    are for the caller to verify (SPEC 4.5).
+    most abatement first; each meets the cap by `verify.population_gini` and the vulnerable-share
+    rule, the rest of the rules are for the caller to verify (SPEC 4.5).
 
     At a floor F per head and a budget price lam, each group (or ungrouped measure) gets the
     measure of highest abatement + vulnerable_multiplier * surplus - lam * investment, if positive,
@@ -242,11 +242,13 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
         full = forced_units.copy()
         full[cand] = units
         selected = forced | (full > 0)
-        gini = population_gini(np.bincount(m, ben.y * selected + ben.u * full, len(population)), population)
+        delivered = ben.y * selected + ben.u * full
+        gini = population_gini(np.bincount(m, delivered, len(population)), population)
         if gini is not None and gini > s.justice.gini_max:
             low = floor
-        else:
-            high = floor
+            continue
+        high = floor
+        if share is None or np.sum(v * delivered) >= share * np.sum(delivered):
             found.append((float(np.sum(abatement * full)), full, selected))
     found.sort(key=lambda point: -point[0])
     return [(units, selected) for _, units, selected in found]

@@ -252,6 +252,15 @@ def _safe_to_commit(case: Case) -> np.ndarray:
     return np.ones(len(case.measures), bool)
 
 
+def picks_benefit_per_head(case: Case, relaxation: BudgetRelaxation) -> float:
+    """Benefit per head of the relaxation's picks and the committed measures, at max_units."""
+    mt = case.measures
+    ben = benefit(case)
+    taken = relaxation.group_best | (mt["status"].to_numpy() == "committed")
+    most = ben.y + ben.u * mt["max_units"].to_numpy(dtype=float)
+    return float(np.sum(most[taken])) / max(float(case.municipalities["population"].sum()), 1e-12)
+
+
 def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """Each municipality's candidates with the highest worth per euro: its CORE_PER_MUNICIPALITY
     best, and further ones until those before could give it CORE_COVER times the benefit per head
@@ -263,8 +272,7 @@ def _municipal_cover(case: Case, relaxation: BudgetRelaxation, candidate: np.nda
     ben = benefit(case)
     most = ben.y + ben.u * mt["max_units"].to_numpy(dtype=float)
     population = case.municipalities["population"].to_numpy(dtype=float)
-    taken = relaxation.group_best | (mt["status"].to_numpy() == "committed")
-    per_head = float(np.sum(most[taken])) / max(float(population.sum()), 1e-12)
+    per_head = picks_benefit_per_head(case, relaxation)
     rate = np.divide(worth, cost, out=np.where(worth > 0, np.inf, 0.0), where=cost > 0)
     ranked = pd.DataFrame({"m": mt["m"].to_numpy(), "rate": rate, "choice": choices})[candidate & (worth > 0)]
     ranked = ranked.sort_values("rate", ascending=False, kind="stable")
