@@ -9,8 +9,12 @@ they hold and only when it beats what the core's search found.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
+import pytest
 
 import numpy as np
+import scipy.optimize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +23,8 @@ from benchmarks.generate import generate_case
 from measureopt import engine
 from measureopt.heuristics import priced_floors
 from measureopt.relaxation import picks_benefit_per_head, relax_budget
-from measureopt.verify import Portfolio, verify
+from measureopt.heuristics import _lifts, with_programmes
+from measureopt.verify import verify
 
 #: violations of the rules `priced_floors` leaves to the caller, as `verify` words them
 LEFT_TO_THE_CALLER = re.compile(r"^(target \(|municipality \S+ investment .* exceeds its budget_eur|"
@@ -28,8 +33,8 @@ LEFT_TO_THE_CALLER = re.compile(r"^(target \(|municipality \S+ investment .* exc
 
 def _portfolios(case):
     relaxation = relax_budget(case)
-    for units, selected in priced_floors(case, relaxation.vulnerable_multiplier, picks_benefit_per_head(case, relaxation)):
-        yield units, selected, verify(case, Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset()))
+    for portfolio in priced_floors(case, relaxation.vulnerable_multiplier, picks_benefit_per_head(case, relaxation)):
+        yield portfolio, verify(case, portfolio)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -39,7 +44,7 @@ def test_every_priced_portfolio_keeps_what_it_builds_in(tmp_path_factory, seed, 
     justice = {"gini_max": gini, **({} if share is None else {"vulnerable_share_min": share})}
     case = mo.load(generate_case(tmp_path_factory.mktemp("g"), municipalities, 12, seed=seed, justice=justice))
     abatement = []
-    for units, selected, checked in _portfolios(case):
+    for _, checked in _portfolios(case):
         broken = [v for v in checked.violations if not LEFT_TO_THE_CALLER.match(v)]
         assert not broken, broken[:3]
         assert checked.gini is None or checked.gini <= gini + 1e-9
@@ -51,15 +56,15 @@ def test_no_portfolio_breaks_a_demanding_vulnerable_share(tmp_path):
     """A share of 0.45 that the portfolios meeting the cap here would break (all four, were they
     not filtered): whatever is returned meets it, so the engine verifies nothing in vain."""
     case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4, "vulnerable_share_min": 0.45}))
-    assert not [v for _, _, checked in _portfolios(case) for v in checked.violations if v.startswith("vulnerable benefit")]
+    assert not [v for _, checked in _portfolios(case) for v in checked.violations if v.startswith("vulnerable benefit")]
 
 
 def test_a_gini_cap_alone_gets_a_verified_portfolio(tmp_path):
     """Without a vulnerable-share rule the first portfolio meets every rule of a generated case."""
     case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}))
     found = list(_portfolios(case))
-    assert found and not found[0][2].violations
-    assert found[0][2].gini <= 0.4
+    assert found and not found[0][1].violations
+    assert found[0][1].gini <= 0.4
 
 
 def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfolio(tmp_path, monkeypatch):
@@ -69,7 +74,7 @@ def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfol
     monkeypatch.setattr(engine, "GINI_CORE_MIN_MEASURES", 100)
     case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}),
                    overrides={"solver": {"time_limit_s": 20}})
-    priced = next(checked for _, _, checked in _portfolios(case) if not checked.violations)
+    priced = next(checked for _, checked in _portfolios(case) if not checked.violations)
     result = engine.run_case(case)
     assert not result.verified.violations
     assert result.objective_value >= priced.annual_abatement_t - 1e-6 * priced.annual_abatement_t
@@ -79,3 +84,81 @@ def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfol
 def test_nothing_without_a_gini_cap(tmp_path):
     case = mo.load(generate_case(tmp_path / "g", 30, 12, seed=1))
     assert engine._priced_portfolio(case, case, np.arange(len(case.measures)), relax_budget(case)) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), sizes=st.lists(st.integers(1, 4), min_size=1, max_size=5), share=st.floats(0.0, 1.2))
+def test_lifts_solve_each_municipalitys_linear_relaxation(data, sizes, share):
+    """One municipality's groups (lines of value and worth): the lifted picks, the last move in
+    part, are worth at least the deficit (or all the groups can give) and as valuable as the
+    optimum of the linear relaxation max sum value.x, sum worth.x >= deficit, sum over a group's
+    x <= 1, x >= 0, solved by HiGHS through scipy."""
+    n = sum(sizes)
+    value = np.array(data.draw(st.lists(st.integers(-1000, 1000), min_size=n, max_size=n))) / 100  # away from HiGHS's tolerances
+    worth = np.array(data.draw(st.lists(st.integers(0, 500), min_size=n, max_size=n))) / 100
+    group_of = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    best = np.maximum.reduceat(value, starts)
+    pick = np.array([start + int(np.argmax(value[start:start + size])) if top > 0 else -1
+                     for start, size, top in zip(starts, sizes, best)])
+    start_worth = sum(worth[p] for p in pick if p >= 0)
+    most = float(np.sum(np.maximum.reduceat(worth, starts)))
+    deficit = start_worth + share * (most - start_worth) + (1e-3 if share > 1 else 0.0)
+    x = np.zeros(n)
+    lifted = pick.copy()
+    partial, needed = _lifts(value, worth, group_of, starts, np.zeros(len(sizes), np.int64), lifted, np.array([deficit - start_worth]))
+    x[lifted[lifted >= 0]] = 1.0
+    for j, target in zip(partial, needed):  # mixed with the line before it on its group's envelope
+        lower = [k for k in range(starts[group_of[j]], starts[group_of[j]] + sizes[group_of[j]]) if worth[k] < worth[j]]
+        lines = [(0.0, 0.0, None)] + [(value[k], worth[k], k) for k in lower]  # (value, worth, measure); first: none
+        v0, w0, before = max(lines, key=lambda line: (line[0] - value[j]) / (worth[j] - line[1]))
+        t = (target - w0) / (worth[j] - w0)
+        x[j] = t
+        if before is not None:
+            x[before] = 1 - t
+    reached = min(deficit, most)
+    assert worth @ x >= reached - 1e-6 * max(1.0, reached)
+    rows = np.zeros((len(sizes), n))
+    rows[group_of, np.arange(n)] = 1.0
+    lp = scipy.optimize.linprog(-value, A_ub=np.vstack([-worth, rows]), b_ub=np.r_[-reached, np.ones(len(sizes))],
+                                bounds=(0, None), method="highs")
+    assert lp.status == 0
+    assert value @ x == pytest.approx(-lp.fun, abs=1e-6 * max(1.0, abs(lp.fun)))
+
+
+def test_a_measure_whose_prerequisite_is_free_is_offered_with_it(tmp_path):
+    """With 30 measures per municipality some require another (advice plus after basic advice,
+    e-buses after a depot): portfolios take them, with what they require, which the rule needs."""
+    case = mo.load(generate_case(tmp_path / "g", 150, 30, seed=1, justice={"gini_max": 0.4, "vulnerable_share_min": 0.3}))
+    dependent = case.links.requires >= 0
+    found = list(_portfolios(case))
+    assert found
+    for portfolio, checked in found:
+        assert (portfolio.selected & dependent).any()
+        assert not [v for v in checked.violations if "prerequisite" in v]
+
+
+def test_programmes_run_where_their_discount_outweighs_their_admin_cost(tmp_path):
+    """`with_programmes` on a priced portfolio: both programmes of a generated case run, every unit
+    their members select is bought through them, and verify charges what the discounts leave;
+    a programme runs no more once one member short of min_members or once its admin cost
+    exceeds its discount (hand-set)."""
+    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}))
+    portfolio, checked = next(_portfolios(case))
+    assert portfolio.running == {"LED-JP", "PV-JP"} and not checked.violations
+    through = portfolio.programme_units > 0
+    assert np.array_equal(portfolio.programme_units[through], portfolio.units[through])
+    mt = case.measures
+    discount = mt["programme"].map(case.programmes["capex_discount"]).fillna(0.0).to_numpy()
+    saved = discount * mt["capex_eur"].to_numpy() * portfolio.programme_units
+    full_price = verify(case, with_programmes(replace(case, programmes=case.programmes.assign(min_members=10**6)),
+                                              portfolio.units, portfolio.selected))
+    assert full_price.investment_eur == pytest.approx(checked.investment_eur - checked.admin_eur + saved.sum())
+    for programme in ("LED-JP", "PV-JP"):
+        members = sum(1 for _, p in portfolio.members if p == programme)
+        saving = saved[(mt["programme"] == programme).to_numpy()].sum()
+        for column, level in (("min_members", members + 1), ("admin_cost_eur", saving * 1.01)):
+            programmes = case.programmes.copy()
+            programmes.loc[programme, column] = level
+            assert programme not in with_programmes(replace(case, programmes=programmes), portfolio.units, portfolio.selected).running
+        assert saving > case.programmes.at[programme, "admin_cost_eur"]

@@ -594,14 +594,15 @@ PRICED = "a portfolio priced by the Lagrangian relaxation, with floors on benefi
 def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation: BudgetRelaxation) -> tuple[Portfolio, Verified] | None:
     """Under a Gini cap from GINI_FLOOR_MIN_MUNICIPALITIES municipalities, the first portfolio of
     `heuristics.priced_floors` on the core that meets every rule of the case, verified; None
-    otherwise (or without a cap). About 4 s on 8,000 x 50's core, before the core's first LP."""
+    otherwise (or without a cap). Before the core's first LP: 15 s on the core of 8,000 x 50
+    with a vulnerable share and a Gini cap, 71 s at 35,000 x 50 (where that LP takes 240-330 s)."""
     if case.settings.justice.gini_max is None or len(case.municipalities) < GINI_FLOOR_MIN_MUNICIPALITIES:
         return None
     per_head = picks_benefit_per_head(case, relaxation)
-    for core_units, core_selected in priced_floors(core, relaxation.vulnerable_multiplier, per_head):
-        units, selected = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool)
-        units[positions], selected[positions] = core_units, core_selected
-        portfolio = Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset())
+    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head):
+        units, selected, through = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool), np.zeros(len(case.measures))
+        units[positions], selected[positions], through[positions] = found.units, found.selected, found.programme_units
+        portfolio = Portfolio(units, selected, through, found.running, found.members)
         verified = verify(case, portfolio, None)
         if not verified.violations:
             return portfolio, verified
