@@ -8,7 +8,7 @@ import numpy as np
 import measureopt as mo
 from benchmarks.generate import generate_case
 from measureopt import engine
-from measureopt.heuristics import greedy_portfolio
+from measureopt.heuristics import greedy_portfolio, with_programmes
 from measureopt.verify import Portfolio, verify
 from tests.conftest import CASES
 
@@ -20,6 +20,11 @@ def test_greedy_portfolio_keeps_every_budget(tmp_path):
         checked = verify(case, Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset()))
         assert not [v for v in checked.violations if "exceeds" in v or "group" in v or "prerequisite" in v]
         assert checked.annual_abatement_t > 0
+        # with the programmes worth running (the core's fallback): no programme rule broken, and less spent
+        joined = verify(case, with_programmes(case, units, selected))
+        assert not [v for v in joined.violations if "exceeds" in v or "programme" in v]
+        assert joined.investment_eur <= checked.investment_eur
+        assert joined.annual_abatement_t == checked.annual_abatement_t
 
 
 def test_solve_with_greedy_start_verifies_and_records_a_trajectory(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ they hold and only when it beats what the core's search found.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 
 import pytest
@@ -37,12 +38,16 @@ def _portfolios(case):
         yield portfolio, verify(case, portfolio)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), municipalities=st.integers(20, 80), gini=st.sampled_from([0.3, 0.4, 0.5]),
-       share=st.sampled_from([None, 0.2]))
-def test_every_priced_portfolio_keeps_what_it_builds_in(tmp_path_factory, seed, municipalities, gini, share):
+       share=st.sampled_from([None, 0.2]), measures=st.sampled_from([12, 30]), programmes=st.booleans())
+def test_every_priced_portfolio_keeps_what_it_builds_in(tmp_path_factory, seed, municipalities, gini, share, measures,
+                                                        programmes):
+    """With 30 measures some require another; without programmes, nothing is bought through one."""
     justice = {"gini_max": gini, **({} if share is None else {"vulnerable_share_min": share})}
-    case = mo.load(generate_case(tmp_path_factory.mktemp("g"), municipalities, 12, seed=seed, justice=justice))
+    case = mo.load(generate_case(tmp_path_factory.mktemp("g"), municipalities, measures, seed=seed, justice=justice))
+    if not programmes:
+        case = replace(case, programmes=case.programmes.iloc[:0], measures=case.measures.assign(programme=None))
     abatement = []
     for _, checked in _portfolios(case):
         broken = [v for v in checked.violations if not LEFT_TO_THE_CALLER.match(v)]
@@ -60,11 +65,14 @@ def test_no_portfolio_breaks_a_demanding_vulnerable_share(tmp_path):
 
 
 def test_a_gini_cap_alone_gets_a_verified_portfolio(tmp_path):
-    """Without a vulnerable-share rule the first portfolio meets every rule of a generated case."""
+    """Without a vulnerable-share rule the first portfolio meets every rule of a generated case;
+    priced with no time left, there is none (the search stops at its deadline)."""
     case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}))
     found = list(_portfolios(case))
     assert found and not found[0][1].violations
     assert found[0][1].gini <= 0.4
+    relaxation = relax_budget(case)
+    assert priced_floors(case, relaxation.vulnerable_multiplier, picks_benefit_per_head(case, relaxation), time.perf_counter()) == []
 
 
 def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfolio(tmp_path, monkeypatch):
@@ -83,7 +91,7 @@ def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfol
 
 def test_nothing_without_a_gini_cap(tmp_path):
     case = mo.load(generate_case(tmp_path / "g", 30, 12, seed=1))
-    assert engine._priced_portfolio(case, case, np.arange(len(case.measures)), relax_budget(case)) is None
+    assert engine._priced_portfolio(case, case, np.arange(len(case.measures)), relax_budget(case), float("inf")) is None
 
 
 @settings(max_examples=60, deadline=None)

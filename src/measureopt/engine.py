@@ -14,7 +14,7 @@ from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
 from .formulation import (REQUIREMENTS, Formulation, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
                           needs_gini_cuts, objective_vector)
-from .heuristics import greedy_portfolio, priced_floors, rens, rounded
+from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
 from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
@@ -550,7 +550,7 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     """
     started = time.perf_counter()
     core, positions = core_case(case, relaxation)
-    priced = _priced_portfolio(case, core, positions, relaxation)
+    priced = _priced_portfolio(case, core, positions, relaxation, started + options.time_limit_s)
     form = build(core)
     build_seconds = time.perf_counter() - started
     size = form.shape
@@ -563,7 +563,7 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
             return _bounded(case, relaxation, options, *priced, f"{PRICED} (the core's search found none in time)",
                             build_seconds, options.time_limit_s, size, []), True
         units, selected = greedy_portfolio(case)
-        portfolio = Portfolio(units, selected, np.zeros(len(units)), frozenset(), frozenset())
+        portfolio = with_programmes(case, units, selected)  # discounts that outweigh admin costs only lower spending
         verified = verify(case, portfolio, None)
         if verified.violations:
             cuts = ("; above 60 municipalities the Gini cap is enforced by cuts, which converge slowly: a longer "
@@ -591,15 +591,16 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
 PRICED = "a portfolio priced by the Lagrangian relaxation, with floors on benefit per head (heuristics.priced_floors)"
 
 
-def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation: BudgetRelaxation) -> tuple[Portfolio, Verified] | None:
+def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation: BudgetRelaxation,
+                      deadline: float) -> tuple[Portfolio, Verified] | None:
     """Under a Gini cap from GINI_FLOOR_MIN_MUNICIPALITIES municipalities, the first portfolio of
-    `heuristics.priced_floors` on the core that meets every rule of the case, verified; None
-    otherwise (or without a cap). Before the core's first LP: 15 s on the core of 8,000 x 50
+    `heuristics.priced_floors` on the core (priced until `deadline`) that meets every rule of the
+    case, verified; None otherwise (or without a cap). Before the core's first LP: 15 s on the core of 8,000 x 50
     with a vulnerable share and a Gini cap, 71 s at 35,000 x 50 (where that LP takes 240-330 s)."""
     if case.settings.justice.gini_max is None or len(case.municipalities) < GINI_FLOOR_MIN_MUNICIPALITIES:
         return None
     per_head = picks_benefit_per_head(case, relaxation)
-    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head):
+    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head, deadline):
         units, selected, through = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool), np.zeros(len(case.measures))
         units[positions], selected[positions], through[positions] = found.units, found.selected, found.programme_units
         portfolio = Portfolio(units, selected, through, found.running, found.members)

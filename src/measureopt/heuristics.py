@@ -9,6 +9,7 @@ HiGHS (a start that breaks them is simply not used).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -168,14 +169,14 @@ def with_programmes(case: Case, units: np.ndarray, selected: np.ndarray) -> Port
     discount = programme_discount(case, programme_eligible(case))
     running = worth_running(case, units, selected, discount)
     programme = case.links.programme
-    through = selected & (discount > 0) & running[np.maximum(programme, 0)]
+    through = selected & (discount > 0) & np.append(running, False)[programme]  # -1 (no programme): False
     ids = case.programmes.index.to_numpy(dtype=object)
     munis = case.municipalities.index.to_numpy(dtype=object)[case.measures["m"].to_numpy()[through]]
     return Portfolio(units, selected, np.where(through, units, 0.0), frozenset(ids[running]),
                      frozenset(zip(munis, ids[programme[through]])))
 
 
-def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> list[Portfolio]:
+def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float, deadline: float | None = None) -> list[Portfolio]:
     """Portfolios meant to meet a Gini cap where no LP is quick (max_abatement with
     budget.total_eur at national size), built from prices alone, the one of most abatement first;
     each keeps the total budget and meets the cap by `verify.population_gini` and the
@@ -190,7 +191,8 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
     the total budget, F (as a share of `per_head`) for the least that meets the cap (lower floors
     leave more to abatement), and mu, from `vulnerable_multiplier` (the relaxation's) up, for the
     least at which a floor meeting the cap meets the share too: lifts made where benefit is short
-    rather than where vulnerable households are lower the share.
+    rather than where vulnerable households are lower the share. The search stops at `deadline`
+    (a `time.perf_counter()` time) with the portfolios found by then.
 
     Investment is priced with the programme discounts, and the programmes worth running run
     (`with_programmes`). Committed measures and what they require are in; a measure whose
@@ -284,7 +286,7 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
         """Investment of a portfolio, with the discounts and admin costs of the programmes worth running."""
         full, selected = completed(units)
         running = worth_running(case, full, selected, discount)
-        granted = np.where(running[np.maximum(links.programme, 0)], discount, 0.0)
+        granted = np.where(np.append(running, False)[links.programme], discount, 0.0)
         return float(np.sum(fixed * selected + (1 - granted) * capex * full) + np.sum(admin[running]))
 
     def within_budget(mu: float, floor: float, guess: float | None) -> tuple[float, np.ndarray] | None:
@@ -308,11 +310,14 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
         return found
 
     last_price = None  # the budget price last found: the next search starts around it
+    meeting = []  # every portfolio priced that meets the cap and the share
 
     def portfolio_at(mu: float, floor: float) -> tuple[float, np.ndarray, np.ndarray, bool, bool] | None:
         """(abatement, units, selection, whether it meets the cap, whether it meets the share) at
         share price mu and a floor (a share of `per_head`); None if the floor costs more than the budget."""
         nonlocal last_price
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _PastDeadline
         priced = within_budget(mu, floor * per_head, last_price)
         if priced is None:
             return None
@@ -320,13 +325,16 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
         full, selected = completed(units)
         delivered = ben.y * selected + ben.u * full
         gini = population_gini(np.bincount(m, delivered, len(population)), population)
-        return (float(np.sum(abatement * full)), full, selected, gini is None or gini <= s.justice.gini_max,
-                share is None or np.sum(v * delivered) >= share * np.sum(delivered))
+        point = (float(np.sum(abatement * full)), full, selected, gini is None or gini <= s.justice.gini_max,
+                 share is None or np.sum(v * delivered) >= share * np.sum(delivered))
+        if point[3] and point[4]:
+            meeting.append(point)
+        return point
 
-    def floors(mu: float, low: float, high: float, steps: int) -> tuple[list, float]:
-        """The portfolios meeting the cap at share price mu, down to the least floor in [low, high]
-        that does (bisected), and that floor (high if none in the range does)."""
-        met = []
+    def floors(mu: float, low: float, high: float, steps: int) -> tuple[bool, float, bool]:
+        """Whether some floor in [low, high] meets the cap at share price mu, and the least that
+        does (bisected; high if none does), and whether one of those meets the share too."""
+        capped = shared = False
         for _ in range(steps):
             floor = (low + high) / 2
             point = portfolio_at(mu, floor)
@@ -335,33 +343,41 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float) -> 
                 continue
             high = floor
             if point is not None:
-                met.append(point)
-        return met, high
+                capped, shared = True, shared or point[4]
+        return capped, high, shared
 
-    def near(mu: float, floor: float) -> tuple[list, float]:
+    def near(mu: float, floor: float) -> tuple[bool, float, bool]:
         """`floors` within FLOOR_NEAR of a floor (all of [0, 1] if none there meets the cap)."""
-        met, found = floors(mu, max(0.0, floor - FLOOR_NEAR), min(1.0, floor + FLOOR_NEAR), NEAR_STEPS)
-        return (met, found) if met else floors(mu, 0.0, 1.0, FLOOR_STEPS)
+        found = floors(mu, max(0.0, floor - FLOOR_NEAR), min(1.0, floor + FLOOR_NEAR), NEAR_STEPS)
+        return found if found[0] else floors(mu, 0.0, 1.0, FLOOR_STEPS)
 
-    met, floor = floors(vulnerable_multiplier, 0.0, 1.0, FLOOR_STEPS)
-    found = [point for point in met if point[4]]
-    if share is not None and met and not found:
-        # the least share price at which a floor meeting the cap meets the share too: doubled, then bisected
+    def search() -> None:
+        """The floor at the relaxation's share price, then, if no floor meeting the cap meets the
+        share, the least share price at which one does: doubled, then bisected."""
+        capped, floor, shared = floors(vulnerable_multiplier, 0.0, 1.0, FLOOR_STEPS)
+        if share is None or not capped or shared:
+            return
         low, high = vulnerable_multiplier, 2 * vulnerable_multiplier + 1.0
         for _ in range(SHARE_STEPS):
-            met, floor = near(high, floor)
-            found = [point for point in met if point[4]]
-            if found:
+            _, floor, shared = near(high, floor)
+            if shared:
                 break
             low, high = high, 2 * high
-        for _ in range(SHARE_STEPS if found else 0):
+        for _ in range(SHARE_STEPS if shared else 0):
             mu = (low + high) / 2
-            met, at = near(mu, floor)
-            met = [point for point in met if point[4]]
-            low, high, floor = (low, mu, at) if met else (mu, high, floor)
-            found += met
-    found.sort(key=lambda point: -point[0])
-    return [with_programmes(case, full, selected) for _, full, selected, _, _ in found]
+            _, at, shared = near(mu, floor)
+            low, high, floor = (low, mu, at) if shared else (mu, high, floor)
+
+    try:
+        search()
+    except _PastDeadline:
+        pass
+    meeting.sort(key=lambda point: -point[0])
+    return [with_programmes(case, full, selected) for _, full, selected, _, _ in meeting]
+
+
+class _PastDeadline(Exception):
+    """`priced_floors` ran out of time: it returns what it has found."""
 
 
 def _lifts(value: np.ndarray, worth: np.ndarray, group_of: np.ndarray, starts: np.ndarray, group_muni: np.ndarray,
