@@ -589,18 +589,22 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
 
 
 PRICED = "a portfolio priced by the Lagrangian relaxation, with floors on benefit per head (heuristics.priced_floors)"
+#: priced portfolios verified at most, most abatement first (each verification reads the whole
+#: case: 2 s at 35,000 x 50; those after one that misses a joint target abate less and miss it too)
+PRICED_TRIES = 4
 
 
 def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation: BudgetRelaxation,
                       deadline: float) -> tuple[Portfolio, Verified] | None:
-    """Under a Gini cap from GINI_FLOOR_MIN_MUNICIPALITIES municipalities, the first portfolio of
-    `heuristics.priced_floors` on the core (priced until `deadline`) that meets every rule of the
-    case, verified; None otherwise (or without a cap). Before the core's first LP: 15 s on the core of 8,000 x 50
-    with a vulnerable share and a Gini cap, 71 s at 35,000 x 50 (where that LP takes 240-330 s)."""
+    """Under a Gini cap from GINI_FLOOR_MIN_MUNICIPALITIES municipalities, the first of the
+    PRICED_TRIES best portfolios of `heuristics.priced_floors` on the core (priced until
+    `deadline`) that meets every rule of the case, verified; None otherwise (or without a cap).
+    Before the core's first LP: 15 s on the core of 8,000 x 50 with a vulnerable share and a Gini
+    cap, 71 s at 35,000 x 50 (where that LP takes 240-330 s)."""
     if case.settings.justice.gini_max is None or len(case.municipalities) < GINI_FLOOR_MIN_MUNICIPALITIES:
         return None
     per_head = picks_benefit_per_head(case, relaxation)
-    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head, deadline):
+    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head, deadline)[:PRICED_TRIES]:
         units, selected, through = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool), np.zeros(len(case.measures))
         units[positions], selected[positions], through[positions] = found.units, found.selected, found.programme_units
         portfolio = Portfolio(units, selected, through, found.running, found.members)

@@ -124,12 +124,12 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
     committed_at_max = (gain[committed], surplus[committed], cost[committed])
     committed_in_flexible = np.searchsorted(flexible, np.flatnonzero(committed))
 
-    def lagrangian(lam: float, mu: float, theta: float = 0.0, cut: _Cut | None = None) -> float:
-        """L(lam, mu, theta): each measure at its best number of units, each group at its best
-        measure, theta times the Gini cut's terms `cut` added (none without it)."""
+    def lagrangian(lam: float, mu: float, cut: _Cut | None = None) -> float:
+        """L(lam, mu, thetas): each measure at its best number of units, each group at its best
+        measure, the Gini cuts' terms times their multipliers, `cut`, added (none without it)."""
         def value(terms: tuple, cut_term: np.ndarray | None) -> np.ndarray:
             values = terms[0] + mu * terms[1] - lam * terms[2]
-            return values if cut_term is None else values + theta * cut_term
+            return values if cut_term is None else values + cut_term
         free_values = value(at_max, None if cut is None else cut.free)
         least_values = value(at_least, None if cut is None else cut.least)
         free_values[flexible_free] = np.maximum(free_values[flexible_free], least_values[least_of_free])
@@ -138,11 +138,11 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
         best = np.maximum.reduceat(free_values, starts) if len(order) else np.zeros(0)
         return lam * s.budget.total_eur + float(np.sum(fixed_values)) + float(np.sum(np.maximum(best, 0.0)))
 
-    def best_lam(mu: float, steps: int = LAM_STEPS, theta: float = 0.0, cut: _Cut | None = None) -> float:
+    def best_lam(mu: float, steps: int = LAM_STEPS, cut: _Cut | None = None) -> float:
         positive = cost > 0
-        worth = gain + mu * surplus + (0.0 if cut is None else theta * cut.every)
+        worth = gain + mu * surplus + (0.0 if cut is None else cut.every)
         high = float(np.max(worth[positive] / cost[positive], initial=0.0)) if positive.any() else 0.0
-        return _golden_minimum(lambda lam: lagrangian(lam, mu, theta, cut), high, steps)
+        return _golden_minimum(lambda lam: lagrangian(lam, mu, cut), high, steps)
 
     mu = 0.0 if share is None else _multiplier(lambda mu: lagrangian(best_lam(mu, LAM_STEPS_PER_MU), mu), gain, surplus)
     lam = best_lam(mu)
@@ -169,17 +169,17 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
 
         def tightest(cuts: _Cut, new: _Cut) -> _Cut:
             """cuts + theta new (every term), theta minimising L with the budget multiplier re-found."""
-            theta = _multiplier(lambda theta: lagrangian(best_lam(mu, LAM_STEPS_PER_MU, 1.0, cuts.plus(theta, new)), mu, 1.0,
+            theta = _multiplier(lambda theta: lagrangian(best_lam(mu, LAM_STEPS_PER_MU, cuts.plus(theta, new)), mu,
                                                          cuts.plus(theta, new)), gain, new.every)
             return cuts.plus(theta, new)
 
         def relaxed(cuts: _Cut) -> float:
-            return lagrangian(best_lam(mu, theta=1.0, cut=cuts), mu, 1.0, cuts)
+            return lagrangian(best_lam(mu, cut=cuts), mu, cuts)
 
         cuts = tightest(_Cut.none(at_units, order, flexible, committed), cut_for(picks_ranking(picked) if ranking is None else ranking))
         bound = min(bound, relaxed(cuts))
         for _ in range(EXTRA_CUTS):  # the next cut for the ranking of the picks at the multipliers so far
-            cuts = tightest(cuts, cut_for(picks_ranking(picks(best_lam(mu, theta=1.0, cut=cuts), cuts.every))))
+            cuts = tightest(cuts, cut_for(picks_ranking(picks(best_lam(mu, cut=cuts), cuts.every))))
             tighter = relaxed(cuts)
             gained, bound = bound - tighter, min(bound, tighter)
             if gained <= CUT_GAIN * abs(bound):
