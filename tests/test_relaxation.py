@@ -1,6 +1,8 @@
 """The budget relaxation: a valid bound, and a core whose portfolio is certified within the gap."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -170,3 +172,15 @@ def test_further_gini_cuts_tighten_the_bound_on_a_realistic_case(tmp_path, monke
     feasible = verify(case, priced_floors(case, tightened.vulnerable_multiplier, picks_benefit_per_head(case, tightened))[0])
     assert not feasible.violations
     assert tightened.bound >= feasible.annual_abatement_t
+
+
+def test_no_further_gini_cut_starts_after_the_deadline(tmp_path, monkeypatch):
+    """With its deadline passed the relaxation keeps the first cut only (the bound of EXTRA_CUTS =
+    0); with time left it adds the further ones, which lower the bound on this case."""
+    from measureopt import relaxation
+
+    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}))
+    late = relax_budget(case, deadline=time.perf_counter())
+    assert relax_budget(case, deadline=time.perf_counter() + 3600).bound < late.bound
+    monkeypatch.setattr(relaxation, "EXTRA_CUTS", 0)
+    assert late.bound == relax_budget(case).bound

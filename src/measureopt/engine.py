@@ -50,6 +50,9 @@ CORE_MIN_MEASURES = 25_000
 #: the whole model's cut rounds bound it (1,000 x 50 justice, 300 s: the same 3.41M t/yr portfolio
 #: either way, certified within 9.1 % on the core, 2.6 % on the whole model)
 GINI_CORE_MIN_MEASURES = 100_000
+#: the relaxation's further Gini cuts (relaxation.EXTRA_CUTS) start within this share of the time limit
+#: (35,000 x 50 justice: its first cut ends after about 61 s, each further one takes about 30 s)
+RELAXATION_CUTS_SHARE = 0.4
 #: above this many measures the whole model is never started after its core. Measured: the whole
 #: 8,000 x 50 model (400,000 measures, 780,712 columns) stopped 2.4 s after a 300 s time limit; the
 #: whole 35,000 x 50 one (1.75M measures, 3.4M columns) ran on 12+ minutes past it, HiGHS heeding
@@ -653,7 +656,8 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
     options = solver_settings(case, verbose)
     clock = time.perf_counter()  # the relaxation's seconds count towards the time limit
     core_from = CORE_MIN_MEASURES if case.settings.justice.gini_max is None else GINI_CORE_MIN_MEASURES
-    relaxation = relax_budget(case) if len(case.measures) > core_from else None
+    cuts_until = clock + RELAXATION_CUTS_SHARE * options.time_limit_s
+    relaxation = relax_budget(case, deadline=cuts_until) if len(case.measures) > core_from else None
     start = None if start is None else (start.units, start.selected)
     core = None
     if relaxation is not None:

@@ -13,6 +13,7 @@ the measures the rule needs, not only the cheapest abatement.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -66,7 +67,7 @@ def _choice_keys(measures: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(pd.isna(group), measures["measure"].to_numpy(dtype=object), group))
 
 
-def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxation | None:
+def relax_budget(case: Case, ranking: np.ndarray | None = None, deadline: float | None = None) -> BudgetRelaxation | None:
     """The Lagrangian relaxation of budget.total_eur, and of justice.vulnerable_share_min when
     set (None unless max_abatement with a total budget, one period and no maxmin). With a Gini
     cap, the cap's cut for one ranking of the municipalities (`formulation.gini_cut`:
@@ -77,7 +78,7 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
     Then up to EXTRA_CUTS more cuts, each for the ranking of the picks at the multipliers so far
     and with a multiplier of its own, while each lowers the bound by more than CUT_GAIN of it
     (30.30M and 30.22M there; a cut for the ranking of a portfolio that meets the cap did not
-    lower it at all).
+    lower it at all); none is started after `deadline` (a `time.perf_counter()` time).
 
     Every other coupling (targets, cluster and municipal budgets, the rest of the Gini cap, population floors,
     prerequisites, programme admin costs) is dropped, which only loosens a maximisation, and
@@ -179,6 +180,8 @@ def relax_budget(case: Case, ranking: np.ndarray | None = None) -> BudgetRelaxat
         cuts = tightest(_Cut.none(at_units, order, flexible, committed), cut_for(picks_ranking(picked) if ranking is None else ranking))
         bound = min(bound, relaxed(cuts))
         for _ in range(EXTRA_CUTS):  # the next cut for the ranking of the picks at the multipliers so far
+            if deadline is not None and time.perf_counter() > deadline:
+                break
             cuts = tightest(cuts, cut_for(picks_ranking(picks(best_lam(mu, cut=cuts), cuts.every))))
             tighter = relaxed(cuts)
             gained, bound = bound - tighter, min(bound, tighter)
