@@ -119,7 +119,7 @@ def test_lifts_solve_each_municipalitys_linear_relaxation(data, sizes, share):
     for j, target in zip(partial, needed):  # mixed with the line before it on its group's envelope
         lower = [k for k in range(starts[group_of[j]], starts[group_of[j]] + sizes[group_of[j]]) if worth[k] < worth[j]]
         lines = [(0.0, 0.0, None)] + [(value[k], worth[k], k) for k in lower]  # (value, worth, measure); first: none
-        v0, w0, before = max(lines, key=lambda line: (line[0] - value[j]) / (worth[j] - line[1]))
+        _, w0, before = max(lines, key=lambda line: (line[0] - value[j]) / (worth[j] - line[1]))
         t = (target - w0) / (worth[j] - w0)
         x[j] = t
         if before is not None:
