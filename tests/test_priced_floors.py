@@ -75,12 +75,13 @@ def test_a_gini_cap_alone_gets_a_verified_portfolio(tmp_path):
     assert priced_floors(case, relaxation.vulnerable_multiplier, picks_benefit_per_head(case, relaxation), time.perf_counter()) == []
 
 
-def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfolio(tmp_path, monkeypatch):
+@pytest.mark.parametrize("justice", [{"gini_max": 0.4}, {"gini_max": 0.4, "vulnerable_share_min": 0.3}])
+def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfolio(tmp_path, monkeypatch, justice):
     """With the core path forced on a small case (thresholds lowered, nothing mocked), the answer is
     verified and at least as good as the best priced portfolio that meets every rule."""
     monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 10)
     monkeypatch.setattr(engine, "GINI_CORE_MIN_MEASURES", 100)
-    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}),
+    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice=justice),
                    overrides={"solver": {"time_limit_s": 20}})
     priced = next(checked for _, checked in _portfolios(case) if not checked.violations)
     result = engine.run_case(case)
