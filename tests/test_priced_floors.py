@@ -171,3 +171,27 @@ def test_programmes_run_where_their_discount_outweighs_their_admin_cost(tmp_path
             programmes.loc[programme, column] = level
             assert programme not in with_programmes(replace(case, programmes=programmes), portfolio.units, portfolio.selected).running
         assert saving > case.programmes.at[programme, "admin_cost_eur"]
+
+
+def test_a_priced_portfolio_is_a_solution_of_the_model(tmp_path):
+    """`engine.portfolio_x` of a priced portfolio (the inverse of `portfolio_from`) meets every row
+    of the formulation, reads back as the same portfolio, and gives the binding requirements the
+    report lists for it (the total budget, spent to its last percent)."""
+    from measureopt.engine import binding_requirements, portfolio_from, portfolio_x
+    from measureopt.formulation import build
+
+    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4, "vulnerable_share_min": 0.3}))
+    portfolio, checked = next(_portfolios(case))
+    form = build(case)
+    x = portfolio_x(form, portfolio)
+    activity = form.matrix @ x
+    slack = 1e-6 * np.maximum(1.0, np.abs(activity))
+    assert (activity >= form.row_lower - slack).all() and (activity <= form.row_upper + slack).all()
+    assert ((x >= form.col_lower - 1e-9) & (x <= form.col_upper + 1e-9)).all()
+    back = portfolio_from(form, x)
+    assert np.array_equal(back.units, portfolio.units) and np.array_equal(back.selected, portfolio.selected)
+    assert np.array_equal(back.programme_units, portfolio.programme_units)
+    assert (back.running, back.members) == (portfolio.running, portfolio.members)
+    binding = {row["constraint"] for row in binding_requirements(form, x, None, checked)}
+    assert ("budget_total" in binding) == (checked.investment_eur >= case.settings.budget.total_eur * (1 - 1e-6))
+    assert checked.investment_eur >= 0.99 * case.settings.budget.total_eur

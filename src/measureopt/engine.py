@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 
 from .case import Case
 from .errors import InfeasibleError, SolverError, VerificationError
-from .formulation import (REQUIREMENTS, Formulation, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
+from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, build, gini_cut, gini_ordered, gini_row_scale,
                           needs_gini_cuts, objective_vector)
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
@@ -129,6 +130,28 @@ def portfolio_from(form: Formulation, x: np.ndarray) -> Portfolio:
         in_year = clean[cols.y_t] > 0.5
         year = np.where(in_year.any(axis=1), np.array(cols.years, dtype=float)[in_year.argmax(axis=1)], np.nan)
     return Portfolio(units, selected, through, running, members, year)
+
+
+def portfolio_x(form: Formulation, portfolio: Portfolio) -> np.ndarray:
+    """The column vector of a portfolio of `form`'s case, the inverse of `portfolio_from` (one plan
+    year, no maxmin): units, selection, units bought through programmes, running programmes,
+    memberships and benefits per municipality, for a portfolio found without the solver."""
+    cols, case = form.cols, form.case
+    x = np.zeros(form.shape[1])
+    x[cols.u] = portfolio.units
+    x[cols.y[cols.own_y]] = portfolio.selected[cols.own_y]
+    has_w = cols.w >= 0
+    x[cols.w[has_w]] = portfolio.programme_units[has_w]
+    x[cols.z] = case.programmes.index.isin(list(portfolio.running))
+    if len(cols.pi) and portfolio.members:
+        pairs = pd.MultiIndex.from_arrays([case.municipalities.index.to_numpy()[cols.pi_m], case.programmes.index.to_numpy()[cols.pi_p]])
+        x[cols.pi] = pairs.isin(list(portfolio.members))
+    if cols.benefit is not None:
+        ben = benefit(case)
+        x[cols.benefit] = np.bincount(case.measures["m"].to_numpy(), ben.u * portfolio.units + ben.y * portfolio.selected,
+                                      len(case.municipalities))
+        x[cols.benefit_total] = x[cols.benefit].sum()
+    return x
 
 
 def objective_value(case: Case, name: str, v: Verified) -> float:
@@ -548,23 +571,31 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     """max_abatement solved on the case's core (`relaxation.core_case`), and whether the time limit
     stopped it. The result is verified, with its gap to the Lagrangian bound (status optimal when
     within solver.mip_gap, else time_limit); None when the core is infeasible (a rule needs
-    measures outside it). If the core found nothing in time, the greedy portfolio is the
-    incumbent when it meets every rule.
+    measures outside it). A portfolio priced before the core's search (`_priced_portfolio`) is
+    reported when it is better or the search found nothing in time; failing that, the greedy
+    portfolio when it meets every rule.
     """
     started = time.perf_counter()
     core, positions = core_case(case, relaxation)
-    priced = _priced_portfolio(case, core, positions, relaxation, started + options.time_limit_s)
     form = build(core)
     build_seconds = time.perf_counter() - started
     size = form.shape
+    priced = _priced_portfolio(case, core, positions, relaxation, started + options.time_limit_s)
+
+    def reported_priced(why: str, seconds: float, timed_out: bool) -> tuple[Result, bool]:
+        part, portfolio, verified = priced
+        x = portfolio_x(form, part)
+        binding = binding_requirements(form, x, fixed_integer_duals(form, x), verified)
+        return _bounded(case, relaxation, options, portfolio, verified, f"{PRICED} ({why})", build_seconds, seconds, size,
+                        binding), timed_out
+
     try:
         form, result = _solved(form, _left(options, started), explained=False)
     except InfeasibleError:
         return None, False
     except SolverError as error:  # nothing within the time limit: the full model would fare no better
         if priced is not None:
-            return _bounded(case, relaxation, options, *priced, f"{PRICED} (the core's search found none in time)",
-                            build_seconds, options.time_limit_s, size, []), True
+            return reported_priced("the core's search found none in time", options.time_limit_s, True)
         units, selected = greedy_portfolio(case)
         portfolio = with_programmes(case, units, selected)  # discounts that outweigh admin costs only lower spending
         verified = verify(case, portfolio, None)
@@ -576,19 +607,23 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
                               f"relaxation.py; the greedy portfolio breaks a rule){cuts}") from error
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
                         build_seconds, options.time_limit_s, size, []), True
-    part = portfolio_from(form, result.x)
-    units, through = np.zeros(len(case.measures)), np.zeros(len(case.measures))
-    selected = np.zeros(len(case.measures), bool)
-    units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
-    portfolio = Portfolio(units, selected, through, part.running, part.members)
+    portfolio = _on_case(case, positions, portfolio_from(form, result.x))
     verified = _verified(case, portfolio, None)
-    if priced is not None and objective_value(case, "max_abatement", priced[1]) > objective_value(case, "max_abatement", verified):
-        return _bounded(case, relaxation, options, *priced, f"{PRICED} (better than the core's search found in time)",
-                        build_seconds, result.seconds, size, []), result.status == Status.TIME_LIMIT
+    timed_out = result.status == Status.TIME_LIMIT
+    if priced is not None and objective_value(case, "max_abatement", priced[2]) > objective_value(case, "max_abatement", verified):
+        return reported_priced("better than the core's search found in time", result.seconds, timed_out)
     binding = binding_requirements(form, result.x, fixed_integer_duals(form, result.x), verified)
     where = f"the core of {len(positions):,} of {len(case.measures):,} measures (relaxation.py)"
     return _bounded(case, relaxation, options, portfolio, verified, where, build_seconds, result.seconds, size,
-                    binding, result.trajectory), result.status == Status.TIME_LIMIT
+                    binding, result.trajectory), timed_out
+
+
+def _on_case(case: Case, positions: np.ndarray, part: Portfolio) -> Portfolio:
+    """A portfolio of the core (its measures at `positions` in the case) as one of the whole case."""
+    n = len(case.measures)
+    units, selected, through = np.zeros(n), np.zeros(n, bool), np.zeros(n)
+    units[positions], selected[positions], through[positions] = part.units, part.selected, part.programme_units
+    return Portfolio(units, selected, through, part.running, part.members)
 
 
 PRICED = "a portfolio priced by the Lagrangian relaxation, with floors on benefit per head (heuristics.priced_floors)"
@@ -598,22 +633,21 @@ PRICED_TRIES = 4
 
 
 def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation: BudgetRelaxation,
-                      deadline: float) -> tuple[Portfolio, Verified] | None:
+                      deadline: float) -> tuple[Portfolio, Portfolio, Verified] | None:
     """Under a Gini cap from GINI_FLOOR_MIN_MUNICIPALITIES municipalities, the first of the
     PRICED_TRIES best portfolios of `heuristics.priced_floors` on the core (priced until
-    `deadline`) that meets every rule of the case, verified; None otherwise (or without a cap).
-    Before the core's first LP: 15 s on the core of 8,000 x 50 with a vulnerable share and a Gini
-    cap, 71 s at 35,000 x 50 (where that LP takes 240-330 s)."""
+    `deadline`) that meets every rule of the case: as one of the core, as one of the case, and
+    verified; None otherwise (or without a cap). Before the core's first LP: 15 s on the core of
+    8,000 x 50 with a vulnerable share and a Gini cap, 71 s at 35,000 x 50 (where that LP takes
+    240-330 s)."""
     if case.settings.justice.gini_max is None or len(case.municipalities) < GINI_FLOOR_MIN_MUNICIPALITIES:
         return None
     per_head = picks_benefit_per_head(case, relaxation)
-    for found in priced_floors(core, relaxation.vulnerable_multiplier, per_head, deadline)[:PRICED_TRIES]:
-        units, selected, through = np.zeros(len(case.measures)), np.zeros(len(case.measures), bool), np.zeros(len(case.measures))
-        units[positions], selected[positions], through[positions] = found.units, found.selected, found.programme_units
-        portfolio = Portfolio(units, selected, through, found.running, found.members)
+    for part in priced_floors(core, relaxation.vulnerable_multiplier, per_head, deadline)[:PRICED_TRIES]:
+        portfolio = _on_case(case, positions, part)
         verified = verify(case, portfolio, None)
         if not verified.violations:
-            return portfolio, verified
+            return part, portfolio, verified
     return None
 
 

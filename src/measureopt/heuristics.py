@@ -162,11 +162,11 @@ def worth_running(case: Case, units: np.ndarray, selected: np.ndarray, discount:
     return (members >= programmes["min_members"].to_numpy()) & (saving > programmes["admin_cost_eur"].to_numpy())
 
 
-def with_programmes(case: Case, units: np.ndarray, selected: np.ndarray) -> Portfolio:
-    """The portfolio of a selection with the programmes worth running (`worth_running`): every
-    unit of a selected measure that may be bought through a running programme is bought through
-    it, and its municipality takes part."""
-    discount = programme_discount(case, programme_eligible(case))
+def with_programmes(case: Case, units: np.ndarray, selected: np.ndarray, discount: np.ndarray | None = None) -> Portfolio:
+    """The portfolio of a selection with the programmes worth running (`worth_running`; `discount`
+    as there, found here when not given): every unit of a selected measure that may be bought
+    through a running programme is bought through it, and its municipality takes part."""
+    discount = programme_discount(case, programme_eligible(case)) if discount is None else discount
     running = worth_running(case, units, selected, discount)
     programme = case.links.programme
     through = selected & (discount > 0) & np.append(running, False)[programme]  # -1 (no programme): False
@@ -373,7 +373,7 @@ def priced_floors(case: Case, vulnerable_multiplier: float, per_head: float, dea
     except _PastDeadline:
         pass
     meeting.sort(key=lambda point: -point[0])
-    return [with_programmes(case, full, selected) for _, full, selected, _, _ in meeting]
+    return [with_programmes(case, full, selected, discount) for _, full, selected, _, _ in meeting]
 
 
 class _PastDeadline(Exception):
