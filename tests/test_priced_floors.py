@@ -90,6 +90,27 @@ def test_the_engine_reports_the_better_of_the_core_search_and_the_priced_portfol
     assert result.dual_bound >= result.objective_value
 
 
+def test_a_priced_portfolio_reports_when_it_was_found(tmp_path, monkeypatch):
+    """When the core's search finds nothing in time (fault injection: it times out), the priced
+    portfolio is reported, and its gap trajectory is the one point of when it was found: its
+    value, the Lagrangian bound and the gap reported."""
+    from measureopt.errors import SolverError
+
+    def nothing_in_time(*args, **kwargs):
+        raise SolverError("HiGHS found no solution (Time limit reached)")
+
+    monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 10)
+    monkeypatch.setattr(engine, "GINI_CORE_MIN_MEASURES", 100)
+    monkeypatch.setattr(engine, "_solved", nothing_in_time)
+    case = mo.load(generate_case(tmp_path / "g", 300, 12, seed=3, justice={"gini_max": 0.4}),
+                   overrides={"solver": {"time_limit_s": 20}})
+    result = engine.run_case(case)
+    assert engine.PRICED in result.notes[-1] and not result.verified.violations
+    [(seconds, value, bound, gap)] = result.trajectory
+    assert 0 < seconds < 20
+    assert (value, bound, gap) == (result.objective_value, result.dual_bound, result.mip_gap)
+
+
 def test_nothing_without_a_gini_cap(tmp_path):
     case = mo.load(generate_case(tmp_path / "g", 30, 12, seed=1))
     assert engine._priced_portfolio(case, case, np.arange(len(case.measures)), relax_budget(case), float("inf")) is None

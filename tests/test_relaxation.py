@@ -107,6 +107,8 @@ def test_core_without_a_solution_in_time_falls_back_to_the_greedy_incumbent(tmp_
     assert list(result.portfolio.units) == list(units)
     assert result.mip_gap == pytest.approx((bound - result.objective_value) / result.objective_value)
     assert "greedy" in result.notes[-1]
+    [(_, value, dual, gap)] = result.trajectory  # the one point of when it was found
+    assert (value, dual, gap) == (result.objective_value, result.dual_bound, result.mip_gap)
 
 
 def test_the_watchdog_is_a_time_limit_not_a_ctrl_c(tmp_path, monkeypatch):

@@ -581,13 +581,14 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
     build_seconds = time.perf_counter() - started
     size = form.shape
     priced = _priced_portfolio(case, core, positions, relaxation, started + options.time_limit_s)
+    priced_at = time.perf_counter() - started
 
     def reported_priced(why: str, seconds: float, timed_out: bool) -> tuple[Result, bool]:
         part, portfolio, verified = priced
         x = portfolio_x(form, part)
         binding = binding_requirements(form, x, fixed_integer_duals(form, x), verified)
         return _bounded(case, relaxation, options, portfolio, verified, f"{PRICED} ({why})", build_seconds, seconds, size,
-                        binding), timed_out
+                        binding, found_at=priced_at), timed_out
 
     try:
         form, result = _solved(form, _left(options, started), explained=False)
@@ -606,7 +607,7 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
             raise SolverError(f"{error} (on the core of {len(positions):,} of {len(case.measures):,} measures, "
                               f"relaxation.py; the greedy portfolio breaks a rule){cuts}") from error
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
-                        build_seconds, options.time_limit_s, size, []), True
+                        build_seconds, options.time_limit_s, size, [], found_at=time.perf_counter() - started), True
     portfolio = _on_case(case, positions, portfolio_from(form, result.x))
     verified = _verified(case, portfolio, None)
     timed_out = result.status == Status.TIME_LIMIT
@@ -653,10 +654,14 @@ def _priced_portfolio(case: Case, core: Case, positions: np.ndarray, relaxation:
 
 def _bounded(case: Case, relaxation: BudgetRelaxation, options: SolverSettings, portfolio: Portfolio, verified: Verified,
              where: str, build_seconds: float, solve_seconds: float, size: tuple[int, int], binding: list[dict],
-             trajectory: tuple = ()) -> Result:
-    """A verified portfolio with its gap to the Lagrangian bound: optimal within solver.mip_gap, else time_limit."""
+             trajectory: tuple = (), found_at: float | None = None) -> Result:
+    """A verified portfolio with its gap to the Lagrangian bound: optimal within solver.mip_gap, else
+    time_limit. Its gap trajectory is `trajectory` (the core's search), or for a portfolio found
+    without HiGHS the one point (seconds, value, bound, gap) of when it was found, `found_at`."""
     value = objective_value(case, "max_abatement", verified)
     gap = _gap(relaxation.bound, value)
+    if found_at is not None:
+        trajectory = ((found_at, value, relaxation.bound, gap),)
     note = f"solved on {where}; gap {gap:.2e} certified by the Lagrangian bound {relaxation.bound:,.4f} (relaxation.py)"
     return Result(
         case=case, status=Status.OPTIMAL if gap <= options.mip_gap else Status.TIME_LIMIT, objective_name="max_abatement",
