@@ -264,12 +264,12 @@ def _box_step_minimum(evaluate, start: np.ndarray, fixed: np.ndarray) -> tuple[f
     value, slope, found = evaluate(start)
     size = max(abs(value), 1.0)
     unit = np.where(start > 0, start, 0.1 * size / np.where(slope != 0, np.abs(slope), size))
-    points, values, slopes = [start], [value], [slope]
+    planes = [(start, value, slope)]  # (point, f there, subgradient there)
     best, best_value, best_found, width = start, value, found, BOX_START
     for _ in range(BOX_STEPS):
-        at = np.array(points)
-        model_slopes = np.array(slopes) * unit / size  # the planes in box units, f in units of `size`
-        model_values = (np.array(values) + np.einsum("kd,kd->k", np.array(slopes), best - at)) / size
+        at, values, slopes = (np.array(part) for part in zip(*planes))
+        model_slopes = slopes * unit / size  # the planes in box units, f in units of `size`
+        model_values = (values + np.einsum("kd,kd->k", slopes, best - at)) / size
         low = np.where(fixed, 0.0, np.maximum(-width, -best / unit))
         high = np.where(fixed, 0.0, width)
         step = linprog(np.r_[np.zeros(len(start)), 1.0], A_ub=np.c_[model_slopes, -np.ones(len(at))], b_ub=-model_values,
@@ -281,7 +281,7 @@ def _box_step_minimum(evaluate, start: np.ndarray, fixed: np.ndarray) -> tuple[f
             break
         point = np.maximum(best + step.x[:-1] * unit, 0.0)
         value, slope, found = evaluate(point)
-        points.append(point), values.append(value), slopes.append(slope)
+        planes.append((point, value, slope))
         gained = (best_value - value) / size
         if gained >= 0.1 * promised:
             if gained >= 0.75 * promised and np.max(np.abs(step.x[:-1])) >= 0.99 * width:
