@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
+import highspy
 import pandas as pd
-from scipy.optimize import linprog
 
 from .case import Case
 from .formulation import benefit, gini_cut_coefficients, programme_discount, programme_eligible
 from .heuristics import prerequisite_positions, with_prerequisites
+from .solver import highs_with
 
 #: measures whose abatement per euro is within this factor of the marginal rate stay free
 CORE_BAND = 0.1
@@ -272,24 +273,40 @@ def _box_step_minimum(evaluate, start: np.ndarray, fixed: np.ndarray) -> tuple[f
         model_values = (values + np.einsum("kd,kd->k", slopes, best - at)) / size
         low = np.where(fixed, 0.0, np.maximum(-width, -best / unit))
         high = np.where(fixed, 0.0, width)
-        step = linprog(np.r_[np.zeros(len(start)), 1.0], A_ub=np.c_[model_slopes, -np.ones(len(at))], b_ub=-model_values,
-                       bounds=[*zip(low, high), (None, None)], method="highs")
-        if step.status != 0:
+        step = _model_minimum(model_slopes, model_values, low, high)
+        if step is None:
             break
-        promised = best_value / size - step.fun
+        move, model_value = step
+        promised = best_value / size - model_value
         if promised <= BOX_TOLERANCE:
             break
-        point = np.maximum(best + step.x[:-1] * unit, 0.0)
+        point = np.maximum(best + move * unit, 0.0)
         value, slope, found = evaluate(point)
         planes.append((point, value, slope))
         gained = (best_value - value) / size
         if gained >= 0.1 * promised:
-            if gained >= 0.75 * promised and np.max(np.abs(step.x[:-1])) >= 0.99 * width:
+            if gained >= 0.75 * promised and np.max(np.abs(move)) >= 0.99 * width:
                 width *= 2
             best, best_value, best_found = point, value, found
         elif gained < 0:
             width /= 2
     return best_value, best, best_found
+
+
+def _model_minimum(slopes: np.ndarray, values: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The z in [low, high] minimising max_k (values_k + slopes_k . z), and that minimum, by
+    HiGHS's LP in (z, eta): min eta s.t. slopes_k . z - eta <= -values_k; None if HiGHS fails."""
+    planes, dimensions = slopes.shape
+    matrix = np.c_[slopes, -np.ones(planes)]
+    free = highspy.kHighsInf
+    highs = highs_with((np.r_[np.zeros(dimensions), 1.0], np.r_[low, -free], np.r_[high, free], np.full(planes, -free), -values,
+                        np.arange(planes + 1) * (dimensions + 1), np.tile(np.arange(dimensions + 1), planes), matrix.ravel(),
+                        np.zeros(dimensions + 1, np.int32)))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    solution = np.array(highs.getSolution().col_value)
+    return solution[:-1], float(solution[-1])
 
 
 def _golden_minimum(f, high: float, steps: int) -> float:
