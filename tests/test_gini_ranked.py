@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -120,8 +121,47 @@ def test_the_cut_where_the_way_to_a_solution_crosses_the_cap_cuts_it_off(seed, c
     outside = population * rng.lognormal(0.0, 1.5, len(population))
     cap = capped_case.settings.justice.gini_max
     assume(population_gini(inside, population) <= cap < population_gini(outside, population))
-    point = engine._crossing(inside, outside, population, capped_case)
+    within, past = engine._crossing(inside, outside, population, capped_case)
+    assert population_gini(inside + within * (outside - inside), population) <= cap + engine.GINI_TOLERANCE < population_gini(
+        inside + past * (outside - inside), population)
+    point = inside + past * (outside - inside)
     assert cap < population_gini(point, population) <= cap + 1e-6
     coefficients = gini_cut_coefficients(capped_case, point)
     scale = np.abs(coefficients) @ outside
     assert coefficients @ outside > 1e-9 * scale and coefficients @ inside <= 1e-9 * scale
+
+
+def test_the_last_point_of_the_way_that_meets_the_cap_is_made_a_portfolio(tmp_path):
+    """In-out for portfolios (`engine._mixed_portfolio`), 100 x 12 generated with a Gini cap: on
+    the way from a portfolio that meets the cap to the LP's solution, which breaks it, the last
+    point that meets the cap meets every row and bound of the LP relaxation (both ends do) and is
+    worth more than the portfolio; rounded on the model ranked as it, the portfolio offered to the
+    search meets every rule of the case (verified) and beats the search's best."""
+    from measureopt.verify import population_gini
+
+    case = mo.load(generate_case(tmp_path / "g", 100, 12, seed=4, justice={"gini_max": 0.3}))
+    options = solver_settings(case)
+    form = build(case)
+    population = case.municipalities["population"].to_numpy()
+    lp = solve(form, options, relax=True)
+    outside = lp.x[form.cols.benefit]
+    cap = case.settings.justice.gini_max
+    assert population_gini(outside, population) > cap
+    search = engine._GiniSearch(form)
+    ranked = gini_ordered(form, outside)
+    first = solve(ranked, replace(options, time_limit_s=20))
+    search.offer(replace(first, x=first.x[:form.shape[1]]))
+    before = search.best
+    inside = before.x[form.cols.benefit]
+    within, _ = engine._crossing(inside, outside, population, case)
+    point = before.x + within * (lp.x - before.x)
+    activity = form.matrix @ point
+    slack = 1e-6 * (1 + np.abs(activity))
+    assert (activity >= form.row_lower - slack).all() and (activity <= form.row_upper + slack).all()
+    assert (point >= form.col_lower - 1e-9).all() and (point <= form.col_upper + 1e-9).all()
+    assert population_gini(point[form.cols.benefit], population) <= cap + engine.GINI_TOLERANCE
+    assert form.objective @ point > form.objective @ before.x
+    engine._mixed_portfolio(search, point, options, None, 0.0)
+    assert search.best is not before and search.best.objective > before.objective
+    verified = verify(case, portfolio_from(form, search.best.x))
+    assert verified.violations == [] and verified.gini <= cap + 1e-7

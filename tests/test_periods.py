@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 import measureopt as mo
 from measureopt.cli import main
+from measureopt import formulation
 from measureopt.formulation import build
+from measureopt.solver import Status
 from measureopt.verify import verify
 from tests.conftest import CASES, EXAMPLE_CASES
 from tests.reference.tiny_cases import write_tiny_case
@@ -82,12 +84,20 @@ def test_one_year_plan_builds_the_single_period_model(run):
 
 @pytest.mark.parametrize("run", [pytest.param(r, marks=pytest.mark.slow) if r in HEAVY else r for r in RUNS])
 def test_one_year_plan_gives_the_single_period_result(run):
+    """The same optimum, and the same portfolio, except under a Gini cap enforced by cuts: there a
+    single period's search also rounds points of the LP (`engine._mixed_portfolio`, which
+    `heuristics.rounded` does for one period only), and the two may end at different portfolios
+    of the same abatement (network-100/gini-025: the budget spent either way, 0.5 % apart in
+    vulnerable benefit)."""
     single, one_year = mo.solve(_load(run)), mo.solve(_one_year(run))
     assert one_year.objective_value == pytest.approx(single.objective_value, rel=1e-9)
-    np.testing.assert_array_equal(one_year.portfolio.units, single.portfolio.units)
-    for figure in ("investment_eur", "annual_abatement_t", "eac_eur", "benefit", "vulnerable_benefit"):
-        assert getattr(one_year.verified, figure) == pytest.approx(getattr(single.verified, figure), rel=1e-9)
-    assert one_year.verified.violations == []
+    assert one_year.verified.violations == [] and single.verified.violations == []
+    if not formulation.needs_gini_cuts(single.case):
+        np.testing.assert_array_equal(one_year.portfolio.units, single.portfolio.units)
+        for figure in ("investment_eur", "annual_abatement_t", "eac_eur", "benefit", "vulnerable_benefit"):
+            assert getattr(one_year.verified, figure) == pytest.approx(getattr(single.verified, figure), rel=1e-9)
+    else:
+        assert one_year.status == single.status == Status.OPTIMAL
     selected = one_year.verified.measures["selected"]
     assert (one_year.verified.measures.loc[selected, "year"] == one_year.case.settings.target_year).all()
 

@@ -435,7 +435,9 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
     `relaxation`, the LP of `search.form` already solved, is not solved again. Each round cuts off
     its solution by the cut of its ranking and, once a portfolio meets the cap, by the cut where
     the way from that portfolio to the solution crosses the cap (`_crossing`), which follows the
-    cap's own boundary and so tightens the bound faster."""
+    cap's own boundary and so tightens the bound faster. Below GINI_FLOOR_MIN_MUNICIPALITIES (where
+    ranked models are quick) the last point of that way that meets the cap is made a portfolio too
+    (`_mixed_portfolio`; 1,000 x 50 justice in 300 s: gap 1.24 % instead of 1.58 %)."""
     started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
     for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
@@ -465,7 +467,11 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
                 return
             points = [benefit]
             if search.best is not None:
-                points.append(_crossing(search.best.x[form.cols.benefit], benefit, population, form.case))
+                inside = search.best.x[form.cols.benefit]
+                within, past = _crossing(inside, benefit, population, form.case)
+                points.append(inside + past * (benefit - inside))
+                if within > 0 and len(population) < GINI_FLOOR_MIN_MUNICIPALITIES:
+                    _mixed_portfolio(search, search.best.x + within * (result.x - search.best.x), options, objective, started)
             for point in points:
                 form = gini_cut(form, point)
             search.form = form
@@ -474,12 +480,13 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
             return
 
 
-def _crossing(inside: np.ndarray, outside: np.ndarray, population: np.ndarray, case: Case) -> np.ndarray:
-    """Benefits just past the point where the way from `inside` (meeting the Gini cap) to `outside`
-    (breaking it) crosses the cap, by bisection. The cap's cut there (in-out separation) is valid
-    like every cut, cuts off `outside` too (a row that `inside` meets and a point between breaks,
-    the far end breaks more) and touches the region of the cap where Kelley's cut at `outside`
-    may lie far from it."""
+def _crossing(inside: np.ndarray, outside: np.ndarray, population: np.ndarray, case: Case) -> tuple[float, float]:
+    """Where the way from benefits `inside` (meeting the Gini cap) to `outside` (breaking it)
+    crosses the cap, by bisection: the last share t of the way at which inside + t (outside -
+    inside) meets the cap, and the first past it. The cap's cut just past it (in-out separation)
+    is valid like every cut, cuts off `outside` too (a row that `inside` meets and a point between
+    breaks, the far end breaks more) and touches the region of the cap where Kelley's cut at
+    `outside` may lie far from it."""
     low, high = 0.0, 1.0
     for _ in range(CROSSING_STEPS):
         middle = (low + high) / 2
@@ -487,7 +494,22 @@ def _crossing(inside: np.ndarray, outside: np.ndarray, population: np.ndarray, c
             low = middle
         else:
             high = middle
-    return inside + high * (outside - inside)
+    return low, high
+
+
+def _mixed_portfolio(search: _GiniSearch, x: np.ndarray, options: SolverSettings, objective: np.ndarray | None,
+                     started: float) -> None:
+    """In-out for portfolios: `x`, a point on the way from the best portfolio to a round's
+    solution where it still meets the cap, meets every row of the LP relaxation (both ends do) and
+    is worth more than the best; rounded (`heuristics.rounded`) on the model ranked as its
+    benefits (`gini_ordered`, which it fits), it is offered to the search."""
+    clock, form = time.perf_counter(), search.form
+    ranked = gini_ordered(form, x[form.cols.benefit])
+    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (search.seconds - started)))
+    found = rounded(ranked, _extended(x, ranked), left, _extended(objective, ranked))
+    search.seconds += time.perf_counter() - clock
+    if found is not None:
+        search.offer(replace(found, x=found.x[:form.shape[1]], note=RANKED))
 
 
 def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
