@@ -1,6 +1,7 @@
 """Shared fixtures: tiny generated cases and the shipped example cases."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ from tests.reference.tiny_cases import write_tiny_case
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"
 EXAMPLE_CASES = sorted(p.name for p in CASES.iterdir() if (p / "case.yaml").exists())
+
+# A shell starts a background job with Ctrl-C ignored, and child processes inherit that: the tests
+# that press Ctrl-C on a child (runner, sweep, signals) need it delivered, however pytest was started.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
