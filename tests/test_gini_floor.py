@@ -123,3 +123,30 @@ def test_the_bisection_goes_down_from_a_floor_with_no_feasible_lp(tmp_path, monk
                 assert following < per_head
                 descents += 1
     assert descents >= 3
+
+
+def test_after_the_floor_the_cut_rounds_round_their_in_out_points_too(tmp_path, monkeypatch):
+    """On the floored path (national size, here from 60 municipalities) the cut rounds make
+    portfolios of their in-out points as below it (`engine._mixed_portfolio`): they run after the
+    floored portfolio, one beats it, and the reported portfolio meets every rule (verified)."""
+    monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 60)
+    floored, mixed, seen = engine._floored_portfolio, engine._mixed_portfolio, []
+
+    def recorded_floor(search, *args, **kwargs):
+        seen.append(("floor", None))
+        return floored(search, *args, **kwargs)
+
+    def recorded_mix(search, *args, **kwargs):
+        before = search.best.objective
+        mixed(search, *args, **kwargs)
+        seen.append((before, search.best.objective))
+
+    monkeypatch.setattr(engine, "_floored_portfolio", recorded_floor)
+    monkeypatch.setattr(engine, "_mixed_portfolio", recorded_mix)
+    case = mo.load(generate_case(tmp_path / "g", 80, 12, seed=1, justice={"gini_max": 0.3}),
+                   overrides={"solver": {"time_limit_s": 20}})
+    result = run_case(case)
+    assert seen[0] == ("floor", None) and len(seen) > 1
+    assert any(after > before for before, after in seen[1:]), seen
+    assert result.objective_value >= seen[-1][1] * (1 - 1e-9)
+    assert not result.verified.violations and result.verified.gini <= 0.3 + 1e-7
