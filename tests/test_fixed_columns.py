@@ -93,3 +93,26 @@ def test_random_models_keep_their_optimum(seed):
     assert (full is None) == (reduced is None)
     if full is not None:
         assert reduced == pytest.approx(full, abs=1e-9)
+
+
+def test_presolve_can_be_kept_on_for_a_large_lp(tmp_path, monkeypatch):
+    """Above PRESOLVE_MAX_COLUMNS HiGHS's presolve is off unless asked for (`solve(presolve=True)`,
+    the LP of `heuristics.rounded`); either way the LP reaches the same optimum."""
+    from measureopt.engine import solver_settings
+    from measureopt.formulation import build
+
+    case = mo.load(generate_case(tmp_path / "g", 30, 30, seed=1))
+    form, options = build(case), solver_settings(case)
+    monkeypatch.setattr(solver, "PRESOLVE_MAX_COLUMNS", 0)
+    run, seen = solver.run, []
+
+    def recorded(highs, time_limit_s):
+        seen.append(highs.getOptionValue("presolve")[1])  # (status, value)
+        return run(highs, time_limit_s)
+
+    monkeypatch.setattr(solver, "run", recorded)
+    off = solver.solve(form, options, relax=True)
+    on = solver.solve(form, options, relax=True, presolve=True)
+    assert seen == ["off", "choose"]
+    assert on.status == off.status == solver.Status.OPTIMAL
+    assert on.objective == pytest.approx(off.objective, rel=1e-9)

@@ -150,3 +150,30 @@ def test_after_the_floor_the_cut_rounds_round_their_in_out_points_too(tmp_path, 
     assert any(after > before for before, after in seen[1:]), seen
     assert result.objective_value >= seen[-1][1] * (1 - 1e-9)
     assert not result.verified.violations and result.verified.gini <= 0.3 + 1e-7
+
+
+@pytest.mark.parametrize("core", [False, True])
+def test_on_a_core_every_cut_round_rounds_its_in_out_point(tmp_path, monkeypatch, core):
+    """A core's cut rounds do not bound the case, so there each round whose way from the best
+    portfolio crosses the cap rounds its in-out point; elsewhere MIXED_SHARE limits them (here 0:
+    the first one only)."""
+    monkeypatch.setattr(engine, "GINI_FLOOR_MIN_MUNICIPALITIES", 60)
+    monkeypatch.setattr(engine, "MIXED_SHARE", 0.0)
+    crossing, mixed, crossings, mixes = engine._crossing, engine._mixed_portfolio, [], []
+
+    def recorded_crossing(*args):
+        within, past = crossing(*args)
+        crossings.append(within > 0)
+        return within, past
+
+    def recorded_mix(*args, **kwargs):
+        mixes.append(True)
+        return mixed(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_crossing", recorded_crossing)
+    monkeypatch.setattr(engine, "_mixed_portfolio", recorded_mix)
+    case = mo.load(generate_case(tmp_path / "g", 80, 12, seed=1, justice={"gini_max": 0.3}),
+                   overrides={"solver": {"time_limit_s": 20}})
+    engine._solved(build(case), solver_settings(case), core=core)
+    assert sum(crossings) >= 2, crossings
+    assert len(mixes) == (sum(crossings) if core else 1)

@@ -179,8 +179,9 @@ def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row
                            np.ascontiguousarray(integrality, dtype=np.int32))
 
 
-def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings, columns: int) -> None:
-    """HiGHS's options for `form`, passed to it with `columns` columns (fewer when fixed ones were taken out)."""
+def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings, columns: int, presolve: bool) -> None:
+    """HiGHS's options for `form`, passed to it with `columns` columns (fewer when fixed ones were
+    taken out); its presolve on at any size if `presolve`."""
     small = int(form.integrality.sum()) <= SMALL_MODEL_INTEGERS
     highs.setOptionValue("output_flag", bool(options.verbose))
     highs.setOptionValue("mip_rel_gap", min(options.mip_gap, SMALL_MODEL_GAP) if small else options.mip_gap)
@@ -189,7 +190,7 @@ def _configure(highs: highspy.Highs, form: Formulation, options: SolverSettings,
     # reused model (`Reuse`) would otherwise stop at once after solves that took that long in all
     highs.setOptionValue("time_limit", highs.getRunTime() + float(options.time_limit_s))
     highs.setOptionValue("random_seed", int(options.seed))
-    if columns > PRESOLVE_MAX_COLUMNS:
+    if columns > PRESOLVE_MAX_COLUMNS and not presolve:
         highs.setOptionValue("presolve", "off")
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
@@ -268,15 +269,18 @@ class _MipWatch:
 
 
 def solve(form: Formulation, options: SolverSettings, objective: np.ndarray | None = None, relax: bool = False,
-          start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None) -> SolveResult:
+          start: tuple[np.ndarray, np.ndarray] | None = None, reuse: Reuse | None = None,
+          presolve: bool = False) -> SolveResult:
     """Solve the MIP (or its LP relaxation) from an optional partial start (columns, values);
     returns the status, the solution (if any), the gap and its trajectory. With `reuse`, the
-    HiGHS model of its previous solve is updated rather than passed again when it can be."""
+    HiGHS model of its previous solve is updated rather than passed again when it can be.
+    `presolve` keeps HiGHS's presolve on above PRESOLVE_MAX_COLUMNS (for an LP: the MIP's
+    presolve is what cannot be stopped there)."""
     arrays = model_arrays(form, objective, integer=not relax)
     reduction = without_fixed_columns(arrays) if form.shape[1] > PRESOLVE_MAX_COLUMNS else None
     passed = arrays if reduction is None else reduction.arrays
     highs = highs_with(passed) if reuse is None else reuse.highs_for(passed)
-    _configure(highs, form, options, len(passed[0]))
+    _configure(highs, form, options, len(passed[0]), presolve)
     if options.verbose:
         _log_scaling(form)
     if reduction is not None:
