@@ -447,8 +447,9 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
     the way from that portfolio to the solution crosses the cap (`_crossing`), which follows the
     cap's own boundary and so tightens the bound faster. The last point of that way that meets the
     cap is made a portfolio too (`_mixed_portfolio`), in at most MIXED_SHARE of the rounds' time
-    and in every round on a core (1,000 x 50 in 300 s: justice 1.0 % instead of 1.6 %, the cap alone 2.4 % instead of 2.6 %; in
-    every round the latter ended at 2.9 %, a better portfolio but a weaker bound from fewer rounds;
+    and in every round on a core (1,000 x 50 in 300 s: justice 1.0-1.2 % instead of 1.6 %, the
+    cap alone 2.4 % instead of 2.6 %; in every round the latter ended at 2.9 %, a better
+    portfolio but a weaker bound from fewer rounds;
     8,000 x 50 on the core: justice 3.3 % instead of 4.2 %, the cap alone 3.6 % instead of 4.2 %,
     from points whose rounding takes 60-140 s, most of it the ranked LP sizing the units)."""
     started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
