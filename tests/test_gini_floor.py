@@ -125,6 +125,12 @@ def test_the_bisection_goes_down_from_a_floor_with_no_feasible_lp(tmp_path, monk
     assert descents >= 3
 
 
+def _capped_80(tmp_path):
+    """80 x 12 generated under a Gini cap of 0.3, 20 s: the floored path's cut rounds cross the cap there."""
+    return mo.load(generate_case(tmp_path / "g", 80, 12, seed=1, justice={"gini_max": 0.3}),
+                   overrides={"solver": {"time_limit_s": 20}})
+
+
 def test_after_the_floor_the_cut_rounds_round_their_in_out_points_too(tmp_path, monkeypatch):
     """On the floored path (national size, here from 60 municipalities) the cut rounds make
     portfolios of their in-out points as below it (`engine._mixed_portfolio`): they run after the
@@ -143,8 +149,7 @@ def test_after_the_floor_the_cut_rounds_round_their_in_out_points_too(tmp_path, 
 
     monkeypatch.setattr(engine, "_floored_portfolio", recorded_floor)
     monkeypatch.setattr(engine, "_mixed_portfolio", recorded_mix)
-    case = mo.load(generate_case(tmp_path / "g", 80, 12, seed=1, justice={"gini_max": 0.3}),
-                   overrides={"solver": {"time_limit_s": 20}})
+    case = _capped_80(tmp_path)
     result = run_case(case)
     assert seen[0] == ("floor", None) and len(seen) > 1
     assert any(after > before for before, after in seen[1:]), seen
@@ -172,8 +177,7 @@ def test_on_a_core_every_cut_round_rounds_its_in_out_point(tmp_path, monkeypatch
 
     monkeypatch.setattr(engine, "_crossing", recorded_crossing)
     monkeypatch.setattr(engine, "_mixed_portfolio", recorded_mix)
-    case = mo.load(generate_case(tmp_path / "g", 80, 12, seed=1, justice={"gini_max": 0.3}),
-                   overrides={"solver": {"time_limit_s": 20}})
+    case = _capped_80(tmp_path)
     engine._solved(build(case), solver_settings(case), core=core)
     assert sum(crossings) >= 2, crossings
     assert len(mixes) == (sum(crossings) if core else 1)

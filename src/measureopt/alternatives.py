@@ -153,7 +153,7 @@ def _solve_alternative(case: Case, form: Formulation, objective: np.ndarray, flo
     for _ in range(MAX_CUT_ROUNDS):
         if seconds >= options.time_limit_s:
             raise SolverError("time limit reached before an alternative met the Gini cap; try a longer solver.time_limit_s")
-        result = solve(replace(form, sense=-1), replace(options, time_limit_s=max(1.0, options.time_limit_s - seconds)), objective)
+        result = solve(replace(form, sense=-1), options.after(seconds), objective)
         seconds += result.seconds
         if result.status == Status.INFEASIBLE:
             return form, None

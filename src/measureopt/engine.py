@@ -36,8 +36,10 @@ RERANK_MIN_SECONDS = 10.0
 #: LP slow: 10 s at 1,000 x 50, about 440 s on 8,000 x 50's core, where the floor's LPs take 1-22 s
 GINI_FLOOR_MIN_MUNICIPALITIES = 2_000
 #: the cut rounds make portfolios of their in-out points (`_mixed_portfolio`) in at most this share of
-#: their time, and in every round on a core (`_core_solution`), where their bounds do not bound the case
-#: (8,000 x 50 justice in 300 s: 29.04M t/yr, 3.3 %, against 28.99M, 3.4 % with this share there)
+#: their time (1,000 x 50 in 300 s: justice 1.0-1.2 % instead of 1.6 %, the cap alone 2.4 % instead of
+#: 2.6 %; in every round the latter ended at 2.9 %, a weaker bound from fewer rounds), and in every
+#: round on a core (`_core_solution`), where their bounds do not bound the case (8,000 x 50 justice
+#: in 300 s: 29.04M t/yr, 3.3 %, against 28.99M, 3.4 % with this share there)
 MIXED_SHARE = 0.2
 #: bisection steps on the floor, as a share of the mean benefit per head without the cap (1/64 at the end;
 #: 8,000 x 50's core: 28.96M t/yr at 1/2, 28.98M at 63/128)
@@ -263,7 +265,7 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
         relaxation = _ranked_portfolio(search, inner, objective, start, explained, reuse)
     if search.best is not None:
         start = (np.arange(form.shape[1]), search.best.x)
-    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - search.seconds))
+    left = options.after(search.seconds)
     if needs_gini_cuts(form.case):
         _cut_rounds(search, left, objective, start, reuse, explained, relaxation)
     else:
@@ -302,7 +304,7 @@ def _gini_capped(form: Formulation, options: SolverSettings, objective: np.ndarr
 
 def _left(options: SolverSettings, clock: float) -> SolverSettings:
     """`options` with what is left of its time limit since `clock` (a perf_counter), 1 s at least."""
-    return replace(options, time_limit_s=max(1.0, options.time_limit_s - (time.perf_counter() - clock)))
+    return options.after(time.perf_counter() - clock)
 
 
 def _meets_cap(case: Case, gini: float | None) -> bool:
@@ -447,20 +449,16 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
     the way from that portfolio to the solution crosses the cap (`_crossing`), which follows the
     cap's own boundary and so tightens the bound faster. The last point of that way that meets the
     cap is made a portfolio too (`_mixed_portfolio`), in at most MIXED_SHARE of the rounds' time
-    and in every round on a core (1,000 x 50 in 300 s: justice 1.0-1.2 % instead of 1.6 %, the
-    cap alone 2.4 % instead of 2.6 %; in every round the latter ended at 2.9 %, a better
-    portfolio but a weaker bound from fewer rounds;
-    8,000 x 50 on the core: justice 3.3 % instead of 4.2 %, the cap alone 3.6 % instead of 4.2 %,
-    from points whose rounding takes 60-140 s, most of it the ranked LP sizing the units)."""
+    and in every round on a core (measured effects: MIXED_SHARE, README "At scale")."""
     started, population = search.seconds, search.form.case.municipalities["population"].to_numpy()
+    share = 1.0 if search.core else MIXED_SHARE
     for relax in (True, False):
         for _ in range(MAX_CUT_ROUNDS):
             form = search.form
             if relax and relaxation is not None:
                 result, relaxation = relaxation, None
             else:
-                remaining = replace(options, time_limit_s=max(1.0, options.time_limit_s - (search.seconds - started)))
-                result = solve(form, remaining, objective, relax=relax, start=None if relax else start, reuse=reuse)
+                result = solve(form, options.after(search.seconds - started), objective, relax=relax, start=None if relax else start, reuse=reuse)
                 search.seconds += result.seconds
             if not result.status.has_solution and result.status not in (Status.INFEASIBLE, Status.INTERRUPTED):
                 cuts = int(np.sum(form.row_family == "gini_max"))
@@ -484,7 +482,6 @@ def _cut_rounds(search: _GiniSearch, options: SolverSettings, objective: np.ndar
                 inside = search.best.x[form.cols.benefit]
                 within, past = _crossing(inside, benefit, population, form.case)
                 points.append(inside + past * (benefit - inside))
-                share = 1.0 if search.core else MIXED_SHARE
                 if within > 0 and search.mixing_seconds <= share * (search.seconds - started):
                     _mixed_portfolio(search, search.best.x + within * (result.x - search.best.x), options, objective, started)
             for point in points:
@@ -521,8 +518,7 @@ def _mixed_portfolio(search: _GiniSearch, x: np.ndarray, options: SolverSettings
     HiGHS's presolve on (`heuristics.rounded`)."""
     clock, form = time.perf_counter(), search.form
     ranked = gini_ordered(form, x[form.cols.benefit])
-    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - (search.seconds - started)))
-    found = rounded(ranked, _extended(x, ranked), left, _extended(objective, ranked), presolve=search.core)
+    found = rounded(ranked, _extended(x, ranked), options.after(search.seconds - started), _extended(objective, ranked), presolve=search.core)
     spent = time.perf_counter() - clock
     search.seconds += spent
     search.mixing_seconds += spent
@@ -740,8 +736,7 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
     start = None if start is None else (start.units, start.selected)
     core = None
     if relaxation is not None:
-        left = max(1.0, options.time_limit_s - (time.perf_counter() - clock))
-        core, timed_out = _core_solution(case, relaxation, replace(options, time_limit_s=left))
+        core, timed_out = _core_solution(case, relaxation, _left(options, clock))
         remaining = options.time_limit_s - (time.perf_counter() - clock)
         if core is not None and (core.status == Status.OPTIMAL or timed_out or remaining < 1.0):
             return core  # certified, or the whole model would fare no better in the time left

@@ -135,7 +135,7 @@ def rounded(form: Formulation, x: np.ndarray, options: SolverSettings, objective
         return None
     units = cols.u[cols.own_y & form.integrality[cols.u]]
     lower[units] = upper[units] = np.clip(np.floor(sized.x[units] + INTEGRAL_TOLERANCE), lower[units], upper[units])
-    left = replace(options, time_limit_s=max(1.0, options.time_limit_s - sized.seconds))
+    left = options.after(sized.seconds)
     result = solve(replace(form, col_lower=lower, col_upper=upper), left, objective)
     return replace(result, seconds=result.seconds + sized.seconds) if result.status.has_solution else None
 

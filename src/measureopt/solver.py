@@ -108,6 +108,10 @@ class SolverSettings:
     seed: int = 0
     verbose: bool = False
 
+    def after(self, seconds: float) -> "SolverSettings":
+        """These settings with what is left of the time limit once `seconds` are spent (1 s at least)."""
+        return replace(self, time_limit_s=max(1.0, self.time_limit_s - seconds))
+
 
 #: Smallest |coefficient| HiGHS keeps (its default, 1e-9, would drop a 1-EUR cost from a row whose
 #: largest entry, scaled to 1, is 1e10 EUR); HiGHS allows down to 1e-12.
