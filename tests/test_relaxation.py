@@ -90,10 +90,17 @@ def test_core_is_small_and_certified_on_a_realistic_case(tmp_path, monkeypatch):
 
 
 def test_core_without_a_solution_in_time_falls_back_to_the_greedy_incumbent(tmp_path, monkeypatch):
+    """The greedy portfolio is reported with its gap to the Lagrangian bound and, as any result,
+    the requirements it holds at their bound: here the joint target, set to what greedy abates."""
     from measureopt.errors import SolverError
     from measureopt.heuristics import greedy_portfolio
 
-    case = mo.load(generate_case(tmp_path / "g", 20, 30, seed=4), overrides={"target": {"reduction": 0.01}})
+    directory = generate_case(tmp_path / "g", 20, 30, seed=4)
+    plain = mo.load(directory)
+    greedy_abatement = float(plain.measures["co2_reduction_t"].to_numpy() @ greedy_portfolio(plain)[0])
+    munis = plain.municipalities
+    reduction = (greedy_abatement + munis["achieved_t"].sum()) / munis["baseline_emissions_t"].sum()
+    case = mo.load(directory, overrides={"target": {"reduction": reduction}})
 
     def nothing_in_time(*args, **kwargs):
         raise SolverError("HiGHS found no solution (Time limit reached)")
@@ -107,6 +114,9 @@ def test_core_without_a_solution_in_time_falls_back_to_the_greedy_incumbent(tmp_
     assert list(result.portfolio.units) == list(units)
     assert result.mip_gap == pytest.approx((bound - result.objective_value) / result.objective_value)
     assert "greedy" in result.notes[-1]
+    [target] = [row for row in result.binding if row["constraint"] == "target_joint"]
+    assert target["activity"] == pytest.approx(greedy_abatement, rel=1e-9)
+    assert isinstance(target["shadow_price"], float)
     [(_, value, dual, gap)] = result.trajectory  # the one point of when it was found
     assert (value, dual, gap) == (result.objective_value, result.dual_bound, result.mip_gap)
 

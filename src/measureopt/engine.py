@@ -584,6 +584,12 @@ def binding_requirements(form: Formulation, x: np.ndarray, duals: np.ndarray | N
     return found
 
 
+def _binding_at(form: Formulation, portfolio: Portfolio, verified: Verified) -> list[dict]:
+    """`binding_requirements` of a portfolio found without the solver, as one of `form`'s case."""
+    x = portfolio_x(form, portfolio)
+    return binding_requirements(form, x, fixed_integer_duals(form, x), verified)
+
+
 def certified_gap(case: Case, result: SolveResult, value: float,
                   relaxation: BudgetRelaxation | None = None) -> tuple[float | None, float | None]:
     """The best proven gap and bound: HiGHS's, or, when a time limit stopped it, the Lagrangian
@@ -621,10 +627,8 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
 
     def reported_priced(why: str, seconds: float, timed_out: bool) -> tuple[Result, bool]:
         part, portfolio, verified = priced
-        x = portfolio_x(form, part)
-        binding = binding_requirements(form, x, fixed_integer_duals(form, x), verified)
         return _bounded(case, relaxation, options, portfolio, verified, f"{PRICED} ({why})", build_seconds, seconds, size,
-                        binding, found_at=priced_at), timed_out
+                        _binding_at(form, part, verified), found_at=priced_at), timed_out
 
     try:
         form, result = _solved(form, _left(options, started), core=True)
@@ -642,8 +646,10 @@ def _core_solution(case: Case, relaxation: BudgetRelaxation, options: SolverSett
                     if needs_gini_cuts(case) else "")
             raise SolverError(f"{error} (on the core of {len(positions):,} of {len(case.measures):,} measures, "
                               f"relaxation.py; the greedy portfolio breaks a rule){cuts}") from error
+        found_at = time.perf_counter() - started  # the whole model is built for the binding rows only
         return _bounded(case, relaxation, options, portfolio, verified, "the greedy portfolio (no core solution in time)",
-                        build_seconds, options.time_limit_s, size, [], found_at=time.perf_counter() - started), True
+                        build_seconds, options.time_limit_s, size, _binding_at(build(case), portfolio, verified),
+                        found_at=found_at), True
     portfolio = _on_case(case, positions, portfolio_from(form, result.x))
     verified = _verified(case, portfolio, None)
     timed_out = result.status == Status.TIME_LIMIT
