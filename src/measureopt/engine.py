@@ -18,7 +18,7 @@ from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, bui
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
-from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, solve
+from .solver import PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, polished, solve
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -183,7 +183,8 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     """Solve; raise the typed error when there is nothing to report (an infeasible model's error
     says why unless `form` is a `core` of the case: a core's infeasibility is not the case's, and
     neither are its bounds). A Gini cap enforced by cuts, or by pairwise rows in a model of many
-    integers, goes to `_gini_capped`."""
+    integers, goes to `_gini_capped`; any other optimum but a core's is `solver.polished` (a
+    core's is certified by the Lagrangian bound instead)."""
     large = form.integrality.sum() > SMALL_MODEL_INTEGERS
     if start is None and large:
         start = greedy_start(form)
@@ -191,7 +192,7 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
         return _gini_capped(form, options, objective, start, reuse, core)
     result = solve(form, options, objective, start=start, reuse=reuse)
     _raise_unless_solution(result, form, options, not core)
-    return form, result
+    return form, result if core else polished(form, options, result, objective, reuse)
 
 
 def _raise_unless_solution(result: SolveResult, form: Formulation, options: SolverSettings, explained: bool) -> None:
