@@ -101,7 +101,8 @@ def test_report_is_reproducible_and_has_every_section(tmp_path):
         assert f"<h2>{heading}</h2>" in text
     munis = pd.read_csv(tmp_path / "a" / "municipalities.csv", dtype={"municipality": str})
     assert all(f"<td>{m}</td>" in text for m in munis["municipality"])
-    assert "The population floor (0.5) binds for Vila Nova do Sobral (PT-001)" in text  # names from the case
+    # names from the case (other municipalities may be at their floor too in an optimum that ties)
+    assert re.search(r"The population floor \(0\.5\) binds for [^.:]*Vila Nova do Sobral \(PT-001\)", text)
 
 
 def test_report_without_the_case_says_so_and_case_option_restores_it(tmp_path):
