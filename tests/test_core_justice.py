@@ -43,6 +43,7 @@ def test_a_vulnerable_share_the_budget_picks_break_is_met_from_the_core(tmp_path
 
     monkeypatch.setattr(engine, "CORE_MIN_MEASURES", 0)
     monkeypatch.setattr(engine, "WHOLE_MODEL_MAX_MEASURES", 0)  # the core's answer, never the whole model's
+    monkeypatch.setattr(engine, "POLISH_CORE_MAX_MEASURES", 0)
     result = mo.solve(case)
     verified = result.verified
     assert not verified.violations and "core" in " ".join(result.notes)
