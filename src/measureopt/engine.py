@@ -18,7 +18,8 @@ from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, bui
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
-from .solver import POLISH_MIN_S, POLISH_TIMES, PRESOLVE_MAX_COLUMNS, SMALL_MODEL_GAP, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, polished, solve
+from .solver import (PRESOLVE_MAX_COLUMNS, SMALL_MODEL_GAP, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status,
+                     fixed_integer_duals, polish_settings, polished, solve)
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -770,23 +771,24 @@ def run_case(case: Case, verbose: bool = False, start: Portfolio | None = None, 
 def _polished_core(core: Result, options: SolverSettings, relaxation: BudgetRelaxation) -> Result:
     """A core's optimum within solver.mip_gap made exact where that is cheap, as `solver.polished`
     does for a whole model: the whole model, started from the core's portfolio, to a
-    SMALL_MODEL_GAP gap in at most max(POLISH_MIN_S, POLISH_TIMES x the core's solve) of the time
-    left, kept only if it gets there (1,000 x 50: 1.1e-4 short of the optimum, made exact in 12 s).
+    SMALL_MODEL_GAP gap in the time `solver.polish_settings` gives after the core's solve, kept
+    only if it gets there (1,000 x 50: 1.1e-4 short of the optimum, made exact in 12 s).
     Not under a Gini cap, whose search keeps its own gap, nor above POLISH_CORE_MAX_MEASURES."""
     case = core.case
     if core.mip_gap <= SMALL_MODEL_GAP or case.settings.justice.gini_max is not None or len(case.measures) > POLISH_CORE_MAX_MEASURES:
         return core
-    budget = min(options.time_limit_s, max(POLISH_MIN_S, POLISH_TIMES * core.solve_seconds))
-    if budget < 1.0:
+    exact_options = polish_settings(options, options.time_limit_s, core.solve_seconds)
+    if exact_options is None:
         return core
-    exact_options = replace(options, mip_gap=SMALL_MODEL_GAP, time_limit_s=budget)
+    clock = time.perf_counter()
     try:
         exact = _whole_model(case, exact_options, (core.portfolio.units, core.portfolio.selected), None, relaxation, None)
     except (SolverError, InfeasibleError):
-        return core
-    if exact.status != Status.OPTIMAL or exact.mip_gap > SMALL_MODEL_GAP:
-        return core
-    return replace(exact, solve_seconds=core.solve_seconds + exact.solve_seconds)
+        exact = None
+    seconds = core.solve_seconds + time.perf_counter() - clock
+    if exact is None or exact.status != Status.OPTIMAL or exact.mip_gap > SMALL_MODEL_GAP:
+        return replace(core, solve_seconds=seconds)
+    return replace(exact, solve_seconds=seconds)
 
 
 def _whole_model(case: Case, options: SolverSettings, start: tuple[np.ndarray, np.ndarray] | None, reuse: Reuse | None,

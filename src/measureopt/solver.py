@@ -348,6 +348,13 @@ def _presolve_called_infeasible(highs: highspy.Highs) -> bool:
     return highs.getModelStatus() in infeasible and highs.getOptionValue("presolve") != "off"
 
 
+def polish_settings(options: SolverSettings, left_s: float, first_s: float) -> SolverSettings | None:
+    """The settings of a polish after a first run of `first_s` seconds, `left_s` seconds being left:
+    a SMALL_MODEL_GAP gap in at most max(POLISH_MIN_S, POLISH_TIMES x first_s); None without a second."""
+    budget = min(left_s, max(POLISH_MIN_S, POLISH_TIMES * first_s))
+    return replace(options, mip_gap=SMALL_MODEL_GAP, time_limit_s=budget) if budget >= 1.0 else None
+
+
 def polished(form: Formulation, options: SolverSettings, first: SolveResult, objective: np.ndarray | None = None,
              reuse: Reuse | None = None) -> SolveResult:
     """`first`, a MIP's optimum within solver.mip_gap, made exact where that is cheap: HiGHS runs
@@ -356,11 +363,10 @@ def polished(form: Formulation, options: SolverSettings, first: SolveResult, obj
     stands, its seconds grown by the try). mip_gap stays a cap, as for small models."""
     if first.status != Status.OPTIMAL or first.mip_gap is None or first.mip_gap <= SMALL_MODEL_GAP:
         return first
-    budget = min(options.time_limit_s - first.seconds, max(POLISH_MIN_S, POLISH_TIMES * first.seconds))
-    if budget < 1.0:
+    exact_options = polish_settings(options, options.time_limit_s - first.seconds, first.seconds)
+    if exact_options is None:
         return first
-    exact = solve(form, replace(options, mip_gap=SMALL_MODEL_GAP, time_limit_s=budget), objective,
-                  start=(np.arange(len(first.x)), first.x), reuse=reuse)
+    exact = solve(form, exact_options, objective, start=(np.arange(len(first.x)), first.x), reuse=reuse)
     seconds = first.seconds + exact.seconds
     if exact.status != Status.OPTIMAL or exact.mip_gap > SMALL_MODEL_GAP:
         return replace(first, seconds=seconds)
