@@ -68,3 +68,27 @@ def test_time_limit_gap_uses_the_tighter_certified_bound(tmp_path):
     assert engine.certified_gap(case, tight, value) == (0.01, 1.01 * value)
     optimal = replace(loose, status=Status.OPTIMAL)
     assert engine.certified_gap(case, optimal, value) == (0.5, 1.5 * value)  # only a time limit is re-certified
+
+
+def test_a_greedy_start_that_breaks_a_rule_gives_way_to_rens(tmp_path):
+    """Above 2,000 integer columns HiGHS starts from the greedy portfolio when it meets every rule;
+    under a population floor, which greedy ignores, it starts from RENS's portfolio around the LP
+    relaxation (engine._start), which meets every rule, and never reports a worse one."""
+    from measureopt.engine import _start, greedy_start, portfolio_from, solver_settings
+    from measureopt.formulation import build
+
+    directory = generate_case(tmp_path / "g", 100, 50, seed=0)
+    plain = mo.load(directory)
+    form = build(plain)
+    start, _ = _start(form, solver_settings(plain), None)
+    assert [list(part) for part in start] == [list(part) for part in greedy_start(form)]
+
+    floored = mo.load(directory, overrides={"justice": {"population_floor": 0.5}, "solver": {"time_limit_s": 10}})
+    assert verify(floored, with_programmes(floored, *greedy_portfolio(floored))).violations  # greedy breaks the floor
+    form = build(floored)
+    (columns, values), _ = _start(form, solver_settings(floored), None)
+    assert list(columns) == list(range(form.shape[1]))
+    rens = verify(floored, portfolio_from(form, values))
+    assert not rens.violations
+    result = mo.solve(floored)
+    assert result.objective_value >= rens.annual_abatement_t * (1 - 1e-9)
