@@ -214,3 +214,19 @@ def test_a_core_portfolio_is_the_answer_when_the_whole_model_then_finds_none(tmp
     assert result.status == Status.TIME_LIMIT and not result.verified.violations
     assert result.mip_gap > case.settings.solver.mip_gap
     assert "found none in the time left" in " ".join(result.notes)
+
+
+def test_maxmin_keeps_the_time_limit_over_both_stages(tmp_path):
+    """maxmin's stage 1 gets at most half of solver.time_limit_s and stage 2 what is left, starting
+    from stage 1's portfolio (which meets the floor). On 100 x 50 stage 1 cannot prove its t* in
+    5 s: the run ends near the limit (each stage used to get all of it, the run twice as long),
+    says so, and its portfolio meets the floor t* of stage 1."""
+    limit = 10.0
+    case = mo.load(generate_case(tmp_path / "g", 100, 50, seed=0),
+                   overrides={"justice": {"maxmin": True}, "solver": {"time_limit_s": limit}})
+    clock = time.perf_counter()
+    result = mo.solve(case)
+    assert time.perf_counter() - clock < 1.5 * limit
+    assert result.status == Status.TIME_LIMIT and "maxmin stage 1" in result.notes[-1]
+    assert result.verified.min_per_capita >= result.maxmin_t * (1 - 1e-6)
+    assert not result.verified.violations

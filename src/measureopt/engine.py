@@ -71,6 +71,9 @@ WHOLE_MODEL_MAX_MEASURES = 500_000
 #: whole model reached the optimum in 12 s; at 2,000 x 50 and 8,000 x 50 it did not in the 20 s
 #: it was given, and the tries cost 21 s and 40 s in all.
 POLISH_CORE_MAX_MEASURES = 50_000
+#: Share of the time limit for maxmin's stage 1; stage 2 has what is left (both used to get all of
+#: it, so a run took up to twice solver.time_limit_s)
+MAXMIN_STAGE1_SHARE = 0.5
 #: Share of the time limit for RENS's start when the greedy portfolio breaks a rule (`_start`)
 RENS_START_SHARE = 0.2
 GINI_TOLERANCE = 1e-7
@@ -821,10 +824,14 @@ def _whole_model(case: Case, options: SolverSettings, start: tuple[np.ndarray, n
     solve_seconds = 0.0
     maxmin_t = None
     floor = None
+    stage1_note = None  # why maxmin's t* may be below the best floor
+    start = None if start is None else portfolio_start(form, *start)
     if case.settings.justice.maxmin:
         stage1_objective, _ = objective_vector(case, form.cols, "maxmin_t", np.zeros(len(case.measures)))
-        sense = form.sense
-        form, stage1 = _solved(replace(form, sense=-1), options, stage1_objective, reuse=reuse)
+        sense, clock = form.sense, time.perf_counter()
+        stage1_options = replace(options, time_limit_s=MAXMIN_STAGE1_SHARE * options.time_limit_s)
+        form, stage1 = _solved(replace(form, sense=-1), stage1_options, stage1_objective, reuse=reuse)
+        options = _left(options, clock)  # the time limit holds for both stages together
         form = replace(form, sense=sense)
         solve_seconds += stage1.seconds
         _, first = _checked(case, form, stage1.x, None)
@@ -833,8 +840,12 @@ def _whole_model(case: Case, options: SolverSettings, start: tuple[np.ndarray, n
         lower = form.col_lower.copy()
         lower[form.cols.t] = floor * (1 - 1e-9)
         form = replace(form, col_lower=lower)
+        start = (np.arange(form.shape[1]), stage1.x)  # stage 1's portfolio meets the floor: stage 2 has one in time
+        if stage1.status != Status.OPTIMAL:
+            stage1_note = (f"maxmin stage 1 stopped at its share of the time limit (gap {stage1.mip_gap:.2e}): t* may be "
+                           "below the highest floor; a longer solver.time_limit_s can raise it")
     try:
-        form, result = _solved(form, options, start=None if start is None else portfolio_start(form, *start), reuse=reuse)
+        form, result = _solved(form, options, start=start, reuse=reuse)
     except SolverError:
         if core is None:
             raise
@@ -847,10 +858,10 @@ def _whole_model(case: Case, options: SolverSettings, start: tuple[np.ndarray, n
     duals = fixed_integer_duals(form, result.x)
     gap, bound = certified_gap(case, result, value, relaxation)
     return Result(
-        case=case, status=result.status, objective_name=form.objective_name, objective_value=value,
-        mip_gap=gap, dual_bound=bound, portfolio=portfolio, verified=verified,
+        case=case, status=Status.TIME_LIMIT if stage1_note else result.status, objective_name=form.objective_name,
+        objective_value=value, mip_gap=gap, dual_bound=bound, portfolio=portfolio, verified=verified,
         binding=binding_requirements(form, result.x, duals, verified), build_seconds=build_seconds,
         solve_seconds=solve_seconds, variables=form.shape[1], constraints=form.shape[0], maxmin_t=maxmin_t,
-        notes=[*case.warnings, *([result.note] if result.note else [])], trajectory=result.trajectory,
+        notes=[*case.warnings, *(note for note in (result.note, stage1_note) if note)], trajectory=result.trajectory,
     )
 
