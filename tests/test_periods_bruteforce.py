@@ -84,3 +84,17 @@ def test_a_feasible_plan_is_never_called_infeasible(seed, objective, tmp_path):
     infeasible although doing nothing is feasible in both; an infeasible verdict of a presolved
     MIP is therefore confirmed without presolve (solver.solve)."""
     _agree(add_periods(write_tiny_case(tmp_path / "case", seed, n_measures=5), seed, objective=objective))
+
+
+def test_an_infeasible_verdict_on_a_feasible_plan_is_a_solver_fault(tmp_path):
+    """Had a wrong infeasible verdict reached the explanation (as HiGHS 1.15.1's presolve made it on
+    seed 69), its elastic re-solve finds that no requirement needs to give way: that is reported as
+    a solver fault (exit 4), not as an infeasible case with an empty list of conflicts (exit 3)."""
+    from measureopt.engine import solver_settings
+    from measureopt.errors import SolverError
+    from measureopt.formulation import build
+    from measureopt.infeasibility import explain
+
+    case = mo.load(add_periods(write_tiny_case(tmp_path / "case", 69, n_measures=5), 69, objective="max_weighted_benefit"))
+    with pytest.raises(SolverError, match="none needs to give way"):
+        explain(build(case), solver_settings(case))

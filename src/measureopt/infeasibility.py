@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import SolverError
 from .formulation import Formulation
 from .solver import SolverSettings, solve
 
@@ -163,6 +164,9 @@ def explain(form: Formulation, options: SolverSettings) -> list[str]:
             return ["the case is infeasible even without its targets, budgets and justice rules: "
                     "check committed measures, min_units, alternatives and prerequisites"]
         names = sorted({str(f) for f in form.row_family[slack > 1e-6]})
+        if not names:  # no requirement needs to give way: the model is feasible, the verdict was wrong
+            raise SolverError("HiGHS reported the model infeasible, but with every requirement elastic none needs to "
+                              "give way, so the case is feasible: a solver fault; try another solver.seed")
         lines.append("no single requirement is to blame; together these conflict: " + ", ".join(names))
         lines += _budget_lines(form, slack) + _target_lines(form, slack, others) + _trajectory_lines(form, slack)
     return ["the case is infeasible: " + lines[0]] + [f"or: {line}" for line in lines[1:]]
