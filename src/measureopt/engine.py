@@ -200,7 +200,8 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
         return _gini_capped(form, options, objective, greedy_start(form) if start is None and large else start, reuse, core)
     if start is None and large:
         start, spent = (greedy_start(form), 0.0) if core else _start(form, options, objective)
-        options = options.after(spent)
+        if spent:  # RENS's seconds (`after` gives a second at least: not for a tiny limit's sake)
+            options = options.after(spent)
     result = solve(form, options, objective, start=start, reuse=reuse)
     _raise_unless_solution(result, form, options, not core)
     return form, result if core else polished(form, options, result, objective, reuse)
@@ -544,16 +545,19 @@ def greedy_start(form: Formulation) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _start(form: Formulation, options: SolverSettings, objective: np.ndarray | None) -> tuple[tuple | None, float]:
-    """A start for a model of many integers, and the seconds it took: the greedy portfolio if it
+    """A start for a model of many integers, and the seconds RENS took: the greedy portfolio if it
     meets every rule, else RENS's portfolio around the LP relaxation (`heuristics.rens`, in at most
-    RENS_START_SHARE of the time limit), or none. Under a population floor on 400 x 50 HiGHS
-    alone found no portfolio in 120 s and 1.487M t/yr in 300 s, from the greedy start that breaks
-    the floor; RENS found 1.632M t/yr in 13 s (the LP's bound: 1.652M)."""
-    case, clock = form.case, time.perf_counter()
+    RENS_START_SHARE of the time limit, if that is a second), or none. Under a population floor
+    on 400 x 50 HiGHS alone found no portfolio in 120 s and 1.487M t/yr in 300 s, from the greedy
+    start that breaks the floor; RENS found 1.632M t/yr in 13 s (the LP's bound: 1.652M)."""
+    case = form.case
     units, selected = greedy_portfolio(case)
     if not verify(case, with_programmes(case, units, selected), None).violations:
-        return portfolio_start(form, units, selected), time.perf_counter() - clock
+        return portfolio_start(form, units, selected), 0.0
     share = replace(options, time_limit_s=RENS_START_SHARE * options.time_limit_s)
+    if share.time_limit_s < 1.0:  # the solves below get a second at least
+        return None, 0.0
+    clock = time.perf_counter()
     relaxed = solve(form, share, objective, relax=True)
     found = rens(form, relaxed.x, _left(share, clock), objective) if relaxed.status == Status.OPTIMAL else None
     start = (np.arange(form.shape[1]), found.x) if found is not None and found.status.has_solution else None
