@@ -18,8 +18,8 @@ from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, bui
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
-from .solver import (PRESOLVE_MAX_COLUMNS, SMALL_MODEL_GAP, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status,
-                     fixed_integer_duals, polish_settings, polished, solve)
+from .solver import (PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status,
+                     fixed_integer_duals, is_exact, polish_settings, polished, solve)
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -802,7 +802,7 @@ def _polished_core(core: Result, options: SolverSettings, relaxation: BudgetRela
     only if it gets there (1,000 x 50: 1.1e-4 short of the optimum, made exact in 12 s).
     Not under a Gini cap, whose search keeps its own gap, nor above POLISH_CORE_MAX_MEASURES."""
     case = core.case
-    if core.mip_gap <= SMALL_MODEL_GAP or case.settings.justice.gini_max is not None or len(case.measures) > POLISH_CORE_MAX_MEASURES:
+    if is_exact(core) or case.settings.justice.gini_max is not None or len(case.measures) > POLISH_CORE_MAX_MEASURES:
         return core
     exact_options = polish_settings(options, options.time_limit_s, core.solve_seconds)
     if exact_options is None:
@@ -813,7 +813,7 @@ def _polished_core(core: Result, options: SolverSettings, relaxation: BudgetRela
     except (SolverError, InfeasibleError):
         exact = None
     seconds = core.solve_seconds + time.perf_counter() - clock
-    if exact is None or exact.status != Status.OPTIMAL or exact.mip_gap > SMALL_MODEL_GAP:
+    if exact is None or not is_exact(exact):
         return replace(core, solve_seconds=seconds)
     return replace(exact, solve_seconds=seconds)
 

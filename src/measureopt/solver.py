@@ -348,6 +348,11 @@ def _presolve_called_infeasible(highs: highspy.Highs) -> bool:
     return highs.getModelStatus() in infeasible and highs.getOptionValue("presolve") != "off"
 
 
+def is_exact(result) -> bool:
+    """Whether a result (a `SolveResult` or an engine `Result`) is optimal within SMALL_MODEL_GAP."""
+    return result.status == Status.OPTIMAL and result.mip_gap is not None and result.mip_gap <= SMALL_MODEL_GAP
+
+
 def polish_settings(options: SolverSettings, left_s: float, first_s: float) -> SolverSettings | None:
     """The settings of a polish after a first run of `first_s` seconds, `left_s` seconds being left:
     a SMALL_MODEL_GAP gap in at most max(POLISH_MIN_S, POLISH_TIMES x first_s); None without a second."""
@@ -361,14 +366,14 @@ def polished(form: Formulation, options: SolverSettings, first: SolveResult, obj
     again from it with a SMALL_MODEL_GAP gap, for at most max(POLISH_MIN_S, POLISH_TIMES x first's
     seconds) of the time left, and its optimum is kept only if it reaches that gap (else `first`
     stands, its seconds grown by the try). mip_gap stays a cap, as for small models."""
-    if first.status != Status.OPTIMAL or first.mip_gap is None or first.mip_gap <= SMALL_MODEL_GAP:
+    if first.status != Status.OPTIMAL or first.mip_gap is None or is_exact(first):
         return first
     exact_options = polish_settings(options, options.time_limit_s - first.seconds, first.seconds)
     if exact_options is None:
         return first
     exact = solve(form, exact_options, objective, start=(np.arange(len(first.x)), first.x), reuse=reuse)
     seconds = first.seconds + exact.seconds
-    if exact.status != Status.OPTIMAL or exact.mip_gap > SMALL_MODEL_GAP:
+    if not is_exact(exact):
         return replace(first, seconds=seconds)
     return replace(exact, seconds=seconds, trajectory=(*first.trajectory, (round(seconds, 3), exact.objective, exact.dual_bound, exact.mip_gap)))
 
