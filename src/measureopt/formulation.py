@@ -52,9 +52,11 @@ def crf(rate: float, years) -> np.ndarray:
 
 def row_largest(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Largest |coefficient| of each row of a CSR matrix or block (entries per row, values in row
-    order); 0 for a row without one. Rows of one or two coefficients (most of them) are read
-    directly: `np.maximum.reduceat` pays per row."""
+    order); 0 for a row without one. Rows of one width (a block of pairs, one row) are read as a
+    table, rows of one or two coefficients directly: `np.maximum.reduceat` pays per row."""
     counts = np.asarray(counts)
+    if len(counts) and counts[0] > 0 and (counts == counts[0]).all():
+        return np.abs(values).reshape(len(counts), -1).max(axis=1)
     start = np.cumsum(counts) - counts
     magnitude = np.abs(values)
     largest = np.zeros(len(counts))
@@ -115,24 +117,80 @@ class Columns:
         return positions
 
 
+@dataclass(frozen=True)
+class _Triplets:
+    """A block of rows in CSR pieces: entries per row, then columns and values in row-major order."""
+
+    counts: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.counts)
+
+    @property
+    def size(self) -> int:
+        return len(self.vals)
+
+    def largest(self) -> np.ndarray:
+        return row_largest(self.counts, self.vals)
+
+    def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
+        """Its rows into a matrix's arrays (the slices of its rows and entries, entries numbered
+        from `first`), and its values times each row's factor into `scaled`."""
+        np.cumsum(self.counts, out=indptr)
+        indptr += first
+        indices[:] = self.cols
+        values[:] = self.vals
+        np.multiply(self.vals, np.repeat(factor, self.counts), out=scaled)
+
+
+@dataclass(frozen=True)
+class _PerRow:
+    """A block of n rows, row k holding one entry (column[k], value[k]) of each (column, value)
+    pair of `entries` (see `Rows.add_per_row`)."""
+
+    n: int
+    entries: list
+
+    @property
+    def size(self) -> int:
+        return self.n * len(self.entries)
+
+    def largest(self) -> np.ndarray:
+        largest = np.zeros(self.n)
+        for _, value in self.entries:
+            np.maximum(largest, np.abs(value), out=largest)
+        return largest
+
+    def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
+        """As `_Triplets.write`."""
+        width = len(self.entries)
+        indptr[:] = np.arange(first + width, first + self.size + 1, width)
+        indices, values, scaled = (array.reshape(self.n, width) for array in (indices, values, scaled))
+        for i, (column, value) in enumerate(self.entries):
+            indices[:, i] = column
+            values[:, i] = value
+            np.multiply(value, factor, out=scaled[:, i])
+
+
 @dataclass
 class Rows:
     """Constraint rows accumulated block by block, each block one constraint family: row keys and
-    bounds, and its coefficients in row-major order (CSR pieces: entries per row, columns, values)."""
+    bounds, and its coefficients (`_Triplets` or `_PerRow`)."""
 
-    counts: list = field(default_factory=list)
-    cols: list = field(default_factory=list)
-    vals: list = field(default_factory=list)
+    blocks: list = field(default_factory=list)
     lower: list = field(default_factory=list)
     upper: list = field(default_factory=list)
     family: list = field(default_factory=list)  # (first row, number of rows, family)
     keys: list = field(default_factory=list)  # (first row, ids, positions in ids or None)
     count: int = 0
 
-    def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
+    def add(self, family: str, keys, row, col, val, lower, upper) -> None:
         """A block of rows from (row, column, value) triplets, `row` counted inside the block
         (0..len(keys)-1; None for a block of one row); entries of one row and column are summed,
-        zeros dropped. Returns the rows."""
+        zeros dropped."""
         col, val = np.asarray(col, dtype=np.int64), np.asarray(val, dtype=float)
         single = len(keys) == 1
         row = None if single else np.asarray(row, dtype=np.int64)
@@ -148,41 +206,46 @@ class Rows:
             nonzero = val != 0
             row, col, val = None if single else row[nonzero], col[nonzero], val[nonzero]
         counts = np.array([len(col)]) if single else np.bincount(row, minlength=len(keys))
-        return self._append(family, keys, counts, col.astype(np.int32), val, lower, upper)
+        self._append(family, keys, _Triplets(counts, col.astype(np.int32), val), lower, upper)
 
-    def add_per_row(self, family: str, keys, entries: list, lower, upper) -> np.ndarray:
+    def add_per_row(self, family: str, keys, entries: list, lower, upper) -> None:
         """A block of rows k = 0..len(keys)-1, row k holding one entry (column[k], value[k]) of each
-        (column, value) pair of `entries`, given in increasing column order. Returns the rows."""
-        n, width = len(keys), len(entries)
-        col, val = np.empty((n, width), np.int32), np.empty((n, width))
-        for i, (c, v) in enumerate(entries):
-            col[:, i], val[:, i] = c, v
-        if not ((col[:, 1:] > col[:, :-1]).all() and val.all()):  # out of order, repeated or zero
-            return self.add(family, keys, np.repeat(np.arange(n), width), col.ravel(), val.ravel(), lower, upper)
-        return self._append(family, keys, np.full(n, width), col.ravel(), val.ravel(), lower, upper)
-
-    def _append(self, family: str, keys, counts: np.ndarray, col: np.ndarray, val: np.ndarray, lower, upper) -> np.ndarray:
-        """A block in CSR pieces: entries per row, then columns and values in row-major order."""
+        (column, value) pair of `entries`, given in increasing column order."""
         n = len(keys)
-        self.counts.append(counts)
-        self.cols.append(col)
-        self.vals.append(val)
+        ordered = all(np.all(np.asarray(c) > np.asarray(b)) for (b, _), (c, _) in zip(entries, entries[1:]))
+        if not (ordered and all(np.all(v) for _, v in entries)):  # out of order, repeated or zero
+            width = len(entries)
+            col, val = np.empty((n, width), np.int64), np.empty((n, width))
+            for i, (c, v) in enumerate(entries):
+                col[:, i], val[:, i] = c, v
+            return self.add(family, keys, np.repeat(np.arange(n), width), col.ravel(), val.ravel(), lower, upper)
+        self._append(family, keys, _PerRow(n, entries), lower, upper)
+
+    def _append(self, family: str, keys, block, lower, upper) -> None:
+        n = len(keys)
+        self.blocks.append(block)
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
         self.family.append((self.count, n, family))
         if n:
             self.keys.append((self.count, keys.ids, keys.at) if isinstance(keys, IdsAt) else (self.count, np.asarray(keys, dtype=object), None))
         self.count += n
-        return np.arange(self.count - n, self.count)
 
-    def matrix(self, n_cols: int) -> sp.csr_matrix:
-        """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them)."""
-        indptr = np.zeros(self.count + 1, np.int64)
-        np.cumsum(np.concatenate(self.counts), out=indptr[1:])
-        if max(indptr[-1], self.count, n_cols) >= 2**31:
-            raise ValueError(f"{indptr[-1]} nonzeros, {self.count} rows, {n_cols} columns: beyond HiGHS's 32-bit indices")
-        return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr.astype(np.int32)),
-                             shape=(self.count, n_cols))
+    def matrix(self, n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them), with its
+        row factors (`Formulation.row_scale`) and its values times them, written block by block."""
+        nnz = sum(block.size for block in self.blocks)
+        if max(nnz, self.count, n_cols) >= 2**31:
+            raise ValueError(f"{nnz} nonzeros, {self.count} rows, {n_cols} columns: beyond HiGHS's 32-bit indices")
+        indptr = np.zeros(self.count + 1, np.int32)
+        indices, values, scaled, factors = np.empty(nnz, np.int32), np.empty(nnz), np.empty(nnz), np.empty(self.count)
+        row = entry = 0
+        for block in self.blocks:
+            rows, entries = slice(row, row + block.n), slice(entry, entry + block.size)
+            factors[rows] = power_of_two_scale(block.largest())
+            block.write(entry, indptr[row + 1:rows.stop + 1], indices[entries], values[entries], scaled[entries], factors[rows])
+            row, entry = rows.stop, entries.stop
+        return sp.csr_matrix((values, indices, indptr), shape=(self.count, n_cols)), factors, scaled
 
     def labels(self) -> tuple[np.ndarray, RowKeys]:
         """Family (an object array) and key of every row."""
@@ -261,8 +324,9 @@ class Formulation:
     objective: np.ndarray
     sense: int  # +1 minimise, -1 maximise
     objective_name: str
-    #: (matrix, its row factors), kept by `row_scale`: formulations derived with `replace` share
-    #: it while their matrix is the same object (bounds, objective or sense changed)
+    #: (matrix, its row factors, its values times them or None), kept by `row_scale` and
+    #: `scaled_values`: formulations derived with `replace` share it while their matrix is the same
+    #: object (bounds, objective or sense changed)
     scale_of_matrix: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -278,8 +342,16 @@ class Formulation:
         absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
         """
         if self.scale_of_matrix is None or self.scale_of_matrix[0] is not self.matrix:
-            self.scale_of_matrix = (self.matrix, power_of_two_scale(row_largest(np.diff(self.matrix.indptr), self.matrix.data)))
+            self.scale_of_matrix = (self.matrix, power_of_two_scale(row_largest(np.diff(self.matrix.indptr), self.matrix.data)), None)
         return self.scale_of_matrix[1]
+
+    @property
+    def scaled_values(self) -> np.ndarray:
+        """The matrix's values (`matrix.data`) times `row_scale`, row by row: the coefficients HiGHS is given."""
+        scale = self.row_scale
+        if self.scale_of_matrix[2] is None:
+            self.scale_of_matrix = (self.matrix, scale, self.matrix.data * np.repeat(scale, np.diff(self.matrix.indptr)))
+        return self.scale_of_matrix[2]
 
 
 @dataclass(frozen=True)
@@ -670,7 +742,7 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     row = sp.csr_matrix((coef, (np.zeros(len(coef), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
     matrix = sp.vstack([form.matrix, row], format="csr")
     return replace(
-        form, matrix=matrix, scale_of_matrix=(matrix, np.r_[form.row_scale, power_of_two_scale(row_largest([row.nnz], row.data))]),
+        form, matrix=matrix, scale_of_matrix=(matrix, np.r_[form.row_scale, power_of_two_scale(row_largest([row.nnz], row.data))], None),
         row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
         row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
         row_key=appended_keys(form.row_key, [f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"]),
@@ -708,7 +780,7 @@ def gini_ordered(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulati
     widened = sp.csr_matrix((form.matrix.data, form.matrix.indices, form.matrix.indptr), shape=(n_rows, n_cols + 2 * n))
     return replace(
         form, cols=replace(form.cols, count=n_cols + 2 * n),
-        matrix=sp.vstack([widened, rows.matrix(n_cols + 2 * n)], format="csr"),
+        matrix=sp.vstack([widened, rows.matrix(n_cols + 2 * n)[0]], format="csr"),
         col_lower=np.r_[form.col_lower, np.zeros(2 * n)], col_upper=np.r_[form.col_upper, np.full(2 * n, INF)],
         integrality=np.r_[form.integrality, np.zeros(2 * n, bool)], objective=np.r_[form.objective, np.zeros(2 * n)],
         row_lower=np.r_[form.row_lower, np.concatenate(rows.lower)], row_upper=np.r_[form.row_upper, np.concatenate(rows.upper)],
@@ -942,15 +1014,16 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     col_upper = np.concatenate(cols.upper)
     col_upper[cols.closed] = 0.0
     row_family, row_key = rows.labels()
+    matrix, factors, scaled = rows.matrix(cols.count)
     form = Formulation(
-        case=case, cols=cols, matrix=rows.matrix(cols.count),
+        case=case, cols=cols, matrix=matrix,
         col_lower=np.concatenate(cols.lower), col_upper=col_upper,
         integrality=np.concatenate(cols.integer),
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
         row_family=row_family, row_key=row_key,
         objective=vector, sense=sense, objective_name=name,
+        scale_of_matrix=(matrix, factors, scaled),
     )
-    form.row_scale  # found once, shared by the formulations derived from this one with the same matrix
     return form
 
 
