@@ -52,11 +52,9 @@ def crf(rate: float, years) -> np.ndarray:
 
 def row_largest(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Largest |coefficient| of each row of a CSR matrix or block (entries per row, values in row
-    order); 0 for a row without one. Rows of one width (a block of pairs, one row) are read as a
-    table, rows of one or two coefficients directly: `np.maximum.reduceat` pays per row."""
+    order); 0 for a row without one. Rows of one or two coefficients (most of them) are read
+    directly: `np.maximum.reduceat` pays per row."""
     counts = np.asarray(counts)
-    if len(counts) and counts[0] > 0 and (counts == counts[0]).all():
-        return np.abs(values).reshape(len(counts), -1).max(axis=1)
     start = np.cumsum(counts) - counts
     magnitude = np.abs(values)
     largest = np.zeros(len(counts))
@@ -133,8 +131,15 @@ class _Triplets:
     def size(self) -> int:
         return len(self.vals)
 
+    @property
+    def width(self) -> int | None:
+        """Entries of every row when all rows have as many (> 0), else None."""
+        width = self.size // max(self.n, 1)
+        return width if width and (self.counts == width).all() else None
+
     def largest(self) -> np.ndarray:
-        return row_largest(self.counts, self.vals)
+        width = self.width
+        return row_largest(self.counts, self.vals) if width is None else np.abs(self.vals).reshape(-1, width).max(axis=1)
 
     def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
         """Its rows into a matrix's arrays (the slices of its rows and entries, entries numbered
@@ -143,7 +148,11 @@ class _Triplets:
         indptr += first
         indices[:] = self.cols
         values[:] = self.vals
-        np.multiply(self.vals, np.repeat(factor, self.counts), out=scaled)
+        width = self.width
+        if width is None:
+            np.multiply(self.vals, np.repeat(factor, self.counts), out=scaled)
+        else:
+            np.multiply(self.vals.reshape(-1, width), factor[:, None], out=scaled.reshape(-1, width))
 
 
 @dataclass(frozen=True)
@@ -159,15 +168,20 @@ class _PerRow:
         return self.n * len(self.entries)
 
     def largest(self) -> np.ndarray:
-        largest = np.zeros(self.n)
-        for _, value in self.entries:
-            np.maximum(largest, np.abs(value), out=largest)
+        """Largest |value| of each row, or of all rows (an array of one) when every value is one number."""
+        numbers = [value for _, value in self.entries if np.ndim(value) == 0]
+        arrays = [value for _, value in self.entries if np.ndim(value)]
+        largest = np.abs(np.asarray(numbers, dtype=float)).max(initial=0.0, keepdims=not arrays)
+        if arrays:
+            largest = np.maximum(np.abs(arrays[0]), largest)
+            for value in arrays[1:]:
+                np.maximum(largest, np.abs(value), out=largest)
         return largest
 
     def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
         """As `_Triplets.write`."""
         width = len(self.entries)
-        indptr[:] = np.arange(first + width, first + self.size + 1, width)
+        indptr[:] = np.arange(first + width, first + self.size + 1, width, dtype=np.int32)
         indices, values, scaled = (array.reshape(self.n, width) for array in (indices, values, scaled))
         for i, (column, value) in enumerate(self.entries):
             indices[:, i] = column
