@@ -139,7 +139,15 @@ class _Triplets:
 
     def largest(self) -> np.ndarray:
         width = self.width
-        return row_largest(self.counts, self.vals) if width is None else np.abs(self.vals).reshape(-1, width).max(axis=1)
+        if width is None:
+            return row_largest(self.counts, self.vals)
+        table = np.abs(self.vals).reshape(-1, width)
+        if width > self.n:  # long rows (one row): numpy reduces along a row quickly, across short ones slowly
+            return table.max(axis=1)
+        largest = table[:, 0].copy()
+        for i in range(1, width):
+            np.maximum(largest, table[:, i], out=largest)
+        return largest
 
     def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
         """Its rows into a matrix's arrays (the slices of its rows and entries, entries numbered
@@ -391,14 +399,16 @@ def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | Non
     """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0); without
     groups one row, and the rows are None (see `Rows.add`)."""
     parts_r, parts_c, parts_v = [], [], []
+    grouped = None if group is None else group >= 0
     for positions, values, has in _measure_terms(cols, coef):
         keep = values != 0
-        for condition in (has, None if group is None else group >= 0):
+        for condition in (has, grouped):
             if condition is not None:
                 keep &= condition
-        parts_c.append(positions[keep])
-        parts_v.append(values[keep])
-        parts_r.append(None if group is None else group[keep])
+        kept = slice(None) if keep.all() else np.flatnonzero(keep)  # an index is quicker than the mask for three arrays
+        parts_c.append(positions[kept])
+        parts_v.append(values[kept])
+        parts_r.append(None if group is None else group[kept])
     return None if group is None else np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
 
 
@@ -406,7 +416,8 @@ def _measure_vector(cols: Columns, coef: Coefficients) -> np.ndarray:
     """coef . (u, y, w) summed over measures, as a vector over all columns (-0.0 stored as 0.0)."""
     vector = np.zeros(cols.count)
     for positions, values, has in _measure_terms(cols, coef):  # distinct columns
-        vector[positions if has is None else positions[has]] = (values if has is None else values[has]) + 0.0
+        if values.any():  # zeros need no writing
+            vector[positions if has is None else positions[has]] = (values if has is None else values[has]) + 0.0
     return vector
 
 
