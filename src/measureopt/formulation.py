@@ -500,9 +500,9 @@ def benefit(case: Case) -> Coefficients:
 
 def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
     """d_P(j) for measures that can be bought through their programme, else 0."""
-    programme = case.links.programme
+    j = np.flatnonzero(eligible)
     discount = np.zeros(len(eligible))
-    discount[eligible] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[programme[eligible]])
+    discount[j] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[case.links.programme[j]])
     return discount
 
 
@@ -517,11 +517,10 @@ def programme_eligible(case: Case) -> np.ndarray:
     return eligible
 
 
-def _member_pairs(case: Case, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (municipality, programme) pairs of the eligible measures, in order of first appearance:
+def _member_pairs(case: Case, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (municipality, programme) pairs of the eligible measures `j`, in order of first appearance:
     the pair of each eligible measure, and the municipality and programme positions of each pair."""
     n_programmes = max(len(case.programmes), 1)
-    j = np.flatnonzero(eligible)
     pair_of, pairs = pd.factorize(case.measures["m"].to_numpy()[j] * n_programmes + case.links.programme[j])
     return pair_of.astype(np.int64), pairs // n_programmes, pairs % n_programmes
 
@@ -539,8 +538,8 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     committed, excluded = case.links.committed, case.links.excluded
     lower = np.where(committed, upper, 0.0)
     cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
-    own = ~(integer & (upper == 1))
-    cols.own_y = own
+    cols.own_y = ~(integer & (upper == 1))
+    own = np.flatnonzero(cols.own_y)  # an index, not a mask: quicker for several arrays
     y_own = cols.add("y", committed[own].astype(float), np.where(excluded[own], 0.0, 1.0), True)
     cols.y = cols.u.copy()
     cols.y[own] = y_own
@@ -549,25 +548,25 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
 def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
     """u_j <= U_j y_j ; u_j >= N_j y_j ; y_j <= u_j when integer (no empty selection)."""
     m = case.measures
-    own = np.flatnonzero(cols.own_y)
-    upper, minimum = m["max_units"].to_numpy()[own], m["min_units"].to_numpy()[own]
-    integer = m["integer"].to_numpy(dtype=bool)[own]
-    u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()
-    rows.add_per_row("link_max_units", IdsAt(ids, own), [(u, 1.0), (y, -upper)], -INF, 0.0)
-    need_min = minimum > 0
-    rows.add_per_row("link_min_units", IdsAt(ids, own[need_min]), [(u[need_min], 1.0), (y[need_min], -minimum[need_min])], 0.0, INF)
-    rows.add_per_row("link_selected", IdsAt(ids, own[integer]), [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
+    upper, minimum, ids = m["max_units"].to_numpy(), m["min_units"].to_numpy(), m["measure"].to_numpy()
+    j = np.flatnonzero(cols.own_y)  # measures with a y_j column; an index, not a mask: quicker for several arrays
+    rows.add_per_row("link_max_units", IdsAt(ids, j), [(cols.u[j], 1.0), (cols.y[j], -upper[j])], -INF, 0.0)
+    j = np.flatnonzero(cols.own_y & (minimum > 0))
+    rows.add_per_row("link_min_units", IdsAt(ids, j), [(cols.u[j], 1.0), (cols.y[j], -minimum[j])], 0.0, INF)
+    j = np.flatnonzero(cols.own_y & m["integer"].to_numpy(dtype=bool))
+    rows.add_per_row("link_selected", IdsAt(ids, j), [(cols.u[j], -1.0), (cols.y[j], 1.0)], -INF, 0.0)
 
 
 def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> None:
     """w_j in [0, U_j] for eligible measures; z_P in {0,1}; pi_mP in {0,1} per candidate member."""
     m = case.measures
+    j = np.flatnonzero(eligible)  # an index, not a mask: quicker for several arrays
     cols.w = np.full(len(m), -1, dtype=np.int64)
-    cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
+    cols.w[j] = cols.add("w", np.zeros(len(j)), m["max_units"].to_numpy()[j], False)
     cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
-    pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, eligible)
+    pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, j)
     cols.pi_of = np.full(len(m), -1, dtype=np.int64)
-    cols.pi_of[eligible] = pair_of
+    cols.pi_of[j] = pair_of
     cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
 
 
@@ -599,11 +598,11 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
 def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
     """sum over a group's measures of y_j <= 1."""
     codes, groups = case.links.group, case.links.group_ids
-    size = np.bincount(codes[codes >= 0], minlength=len(groups))
-    member = (codes >= 0) & (np.r_[size, 0][codes] > 1)
+    size = np.bincount(codes + 1, minlength=len(groups) + 1)[1:]  # (code -1: no group)
+    member = np.flatnonzero((codes >= 0) & (np.r_[size, 0][codes] > 1))
     renumber = np.cumsum(size > 1) - 1
     keys = groups[size > 1]
-    rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(member.sum()), -INF, 1.0)
+    rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(len(member)), -INF, 1.0)
 
 
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
