@@ -67,9 +67,21 @@ def row_largest(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     return largest
 
 
+#: Added to the bits of a positive double, carries into its exponent exactly when its mantissa is at
+#: least sqrt(2) (0x6A09E667F3BCD: sqrt(2)'s mantissa bits), so that the exponent becomes round(log2)
+_SQRT2_CARRY = (1 << 52) - 0x6A09E667F3BCD
+_NORMAL = (np.finfo(float).tiny, np.finfo(float).max)
+
+
 def power_of_two_scale(largest: np.ndarray) -> np.ndarray:
     """Row factors 2^-round(log2 largest) (exact powers of two), 1 where largest is 0: they bring
-    each row's largest coefficient near 1 (see `Formulation.row_scale`)."""
+    each row's largest coefficient near 1 (see `Formulation.row_scale`). When every largest is a
+    normal number (no row without coefficients), read off its bits: a third of the time of frexp."""
+    largest = np.asarray(largest, dtype=float)
+    if largest.size and _NORMAL[0] <= largest.min() and largest.max() <= _NORMAL[1]:
+        exponent = (largest.view(np.int64) + _SQRT2_CARRY) >> 52  # 1023 + round(log2 largest)
+        np.minimum(exponent, 2045, out=exponent)
+        return ((2046 - exponent) << 52).view(np.float64)  # 2^-round(log2 largest), clipped as below
     largest = np.where(largest == 0, 1.0, largest)
     mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
     exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
