@@ -115,11 +115,10 @@ class Columns:
     u_t: np.ndarray | None = None  # measure x year: units implemented in that year (u_jt)
     w_t: np.ndarray | None = None  # measure x year: units bought through the programme (w_jt), -1 if none
 
-    def add(self, kind: str, lower, upper, integer) -> np.ndarray:
-        """A block of new `kind` columns (u, y, w, ...); returns their positions."""
-        lower = np.atleast_1d(np.asarray(lower, dtype=float))
-        n = len(lower)
-        self.lower.append(lower)
+    def add(self, kind: str, n: int, lower, upper, integer) -> np.ndarray:
+        """A block of n new `kind` columns (u, y, w, ...), bounds and integrality given per column or
+        as one number for all; returns their positions."""
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
         self.integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (n,)))
         positions = np.arange(self.count, self.count + n)
@@ -232,8 +231,9 @@ class Rows:
         if not (position[1:] > position[:-1]).all():
             order = np.argsort(position, kind="stable")  # a few sorted runs: merged in linear time
             position, val = position[order], val[order]
-            first = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
-            if len(first) < len(position):
+            repeated = position[1:] == position[:-1]
+            if repeated.any():
+                first = np.flatnonzero(np.r_[True, ~repeated])
                 position, val = position[first], np.add.reduceat(val, first)
             row, col = (None, position) if single else (position >> 32, position & 0xFFFFFFFF)
         if not val.all():
@@ -489,7 +489,7 @@ def investment(case: Case, discount: np.ndarray) -> Coefficients:
 def abatement(case: Case) -> Coefficients:
     """A_j = a_j u_j."""
     a = case.measures["co2_reduction_t"].to_numpy()
-    return Coefficients(a, np.zeros_like(a), np.zeros_like(a))
+    return Coefficients(a, np.zeros(a.shape, a.dtype), np.zeros(a.shape, a.dtype))  # (np.zeros writes no pages)
 
 
 def net_cost(case: Case, discount: np.ndarray) -> Coefficients:
@@ -548,11 +548,12 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     upper = m["max_units"].to_numpy()
     integer = m["integer"].to_numpy(dtype=bool)
     committed, excluded = case.links.committed, case.links.excluded
-    lower = np.where(committed, upper, 0.0)
-    cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
+    lower = np.where(committed, upper, 0.0) if committed.any() else 0.0  # (a number: no array when none is)
+    cols.u = cols.add("u", len(m), lower, np.where(excluded, 0.0, upper) if excluded.any() else upper, integer)
     cols.own_y = ~(integer & (upper == 1))
     own = np.flatnonzero(cols.own_y)  # an index, not a mask: quicker for several arrays
-    y_own = cols.add("y", committed[own].astype(float), np.where(excluded[own], 0.0, 1.0), True)
+    y_own = cols.add("y", len(own), committed[own].astype(float) if committed.any() else 0.0,
+                     np.where(excluded[own], 0.0, 1.0) if excluded.any() else 1.0, True)
     cols.y = cols.u.copy()
     cols.y[own] = y_own
 
@@ -574,12 +575,12 @@ def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> No
     m = case.measures
     j = np.flatnonzero(eligible)  # an index, not a mask: quicker for several arrays
     cols.w = np.full(len(m), -1, dtype=np.int64)
-    cols.w[j] = cols.add("w", np.zeros(len(j)), m["max_units"].to_numpy()[j], False)
-    cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
+    cols.w[j] = cols.add("w", len(j), 0.0, m["max_units"].to_numpy()[j], False)
+    cols.z = cols.add("z", len(case.programmes), 0.0, 1.0, True)
     pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, j)
     cols.pi_of = np.full(len(m), -1, dtype=np.int64)
     cols.pi_of[j] = pair_of
-    cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
+    cols.pi = cols.add("pi", len(cols.pi_m), 0.0, 1.0, True)
 
 
 def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray) -> None:
@@ -689,8 +690,8 @@ def targets(case: Case, cols: Columns, rows: Rows) -> None:
 def benefit_columns(case: Case, cols: Columns, rows: Rows, ben: Coefficients) -> None:
     """B_m = sum of benefit over m's measures ; B = sum_m B_m (auxiliary columns)."""
     n = len(case.municipalities)
-    cols.benefit = cols.add("B_m", np.zeros(n), INF, False)
-    cols.benefit_total = int(cols.add("B", [0.0], INF, False)[0])
+    cols.benefit = cols.add("B_m", n, 0.0, INF, False)
+    cols.benefit_total = int(cols.add("B", 1, 0.0, INF, False)[0])
     r, c, v = _measure_triplets(cols, ben.scaled(-1.0), case.measures["m"].to_numpy())
     k = np.arange(n)
     rows.add("benefit_m", case.municipalities.index.to_numpy(), np.r_[k, r], np.r_[cols.benefit, c],
@@ -737,7 +738,7 @@ def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
     total = pop.sum()
     first, second = np.triu_indices(len(pop), k=1)
     n_pairs = len(first)
-    cols.gini_pairs = cols.add("d_mn", np.zeros(n_pairs), INF, False)
+    cols.gini_pairs = cols.add("d_mn", n_pairs, 0.0, INF, False)
     x_first, x_second = scale / pop[first], scale / pop[second]
     keys = np.arange(n_pairs)
     for sign, family in ((1.0, "gini_pair_pos"), (-1.0, "gini_pair_neg")):
@@ -844,7 +845,7 @@ def needs_gini_cuts(case: Case) -> bool:
 def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
     """B_m / pop_m >= t for every m: B_m - pop_m t >= 0 (t is a column; fixed in stage 2)."""
     pop = case.municipalities["population"].to_numpy()
-    cols.t = int(cols.add("t", [0.0], INF, False)[0])
+    cols.t = int(cols.add("t", 1, 0.0, INF, False)[0])
     rows.add_per_row("maxmin", case.municipalities.index.to_numpy(), [(cols.benefit, 1.0), (cols.t, -pop)], 0.0, INF)
 
 
@@ -869,11 +870,11 @@ def add_year_columns(case: Case, cols: Columns) -> None:
     else:
         upper = m["max_units"].to_numpy()
         own, has_w = cols.own_y, cols.w >= 0
-        cols.y_t = cols.add("y_t", np.zeros(n * n_years), 1.0, True).reshape(n, n_years)
+        cols.y_t = cols.add("y_t", n * n_years, 0.0, 1.0, True).reshape(n, n_years)
         cols.u_t = cols.y_t.copy()
-        cols.u_t[own] = cols.add("u_t", np.zeros(own.sum() * n_years), np.repeat(upper[own], n_years), False).reshape(-1, n_years)
+        cols.u_t[own] = cols.add("u_t", own.sum() * n_years, 0.0, np.repeat(upper[own], n_years), False).reshape(-1, n_years)
         cols.w_t = np.full((n, n_years), -1, dtype=np.int64)
-        cols.w_t[has_w] = cols.add("w_t", np.zeros(has_w.sum() * n_years), np.repeat(upper[has_w], n_years), False).reshape(-1, n_years)
+        cols.w_t[has_w] = cols.add("w_t", has_w.sum() * n_years, 0.0, np.repeat(upper[has_w], n_years), False).reshape(-1, n_years)
     late = ~allowed
     cols.closed = np.concatenate([cols.y_t[late], cols.u_t[late], cols.w_t[late & (cols.w_t >= 0)]]).astype(np.int64)
 
