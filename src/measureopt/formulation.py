@@ -152,9 +152,10 @@ class _Triplets:
         width = self.width
         if width is None:
             return row_largest(self.counts, self.vals)
-        table = np.abs(self.vals).reshape(-1, width)
         if width > self.n:  # long rows (one row): numpy reduces along a row quickly, across short ones slowly
-            return table.max(axis=1)
+            table = self.vals.reshape(-1, width)
+            return np.maximum(table.max(axis=1), -table.min(axis=1))
+        table = np.abs(self.vals).reshape(-1, width)
         largest = table[:, 0].copy()
         for i in range(1, width):
             np.maximum(largest, table[:, i], out=largest)
@@ -240,7 +241,7 @@ class Rows:
             nonzero = val != 0
             row, col, val = None if single else row[nonzero], col[nonzero], val[nonzero]
         counts = np.array([len(col)]) if single else np.bincount(row, minlength=len(keys))
-        self._append(family, keys, _Triplets(counts, col.astype(np.int32), val), lower, upper)
+        self._append(family, keys, _Triplets(counts, col, val), lower, upper)
 
     def add_per_row(self, family: str, keys, entries: list, lower, upper) -> None:
         """A block of rows k = 0..len(keys)-1, row k holding one entry (column[k], value[k]) of each
@@ -407,9 +408,10 @@ def _measure_terms(cols: Columns, coef: Coefficients) -> tuple:
             (cols.w, coef.w, cols.w >= 0))
 
 
-def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None):
-    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0); without
-    groups one row, and the rows are None (see `Rows.add`)."""
+def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None, more: tuple = ()):
+    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0), followed by
+    the triplets `more` (rows, columns, values); without groups one row, and the rows are None (see
+    `Rows.add`)."""
     parts_r, parts_c, parts_v = [], [], []
     grouped = None if group is None else group >= 0
     for positions, values, has in _measure_terms(cols, coef):
@@ -421,6 +423,8 @@ def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | Non
         parts_c.append(positions[kept])
         parts_v.append(values[kept])
         parts_r.append(None if group is None else group[kept])
+    for parts, extra in zip((parts_r, parts_c, parts_v), more):
+        parts.append(extra)
     return None if group is None else np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
 
 
@@ -633,17 +637,16 @@ def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
     budget = case.settings.budget
     admin = case.programmes["admin_cost_eur"].to_numpy()
     if budget is not None and budget.total_eur is not None:
-        _, c, v = _measure_triplets(cols, inv)
-        rows.add("budget_total", ["total"], None, np.r_[c, cols.z], np.r_[v, admin], -INF, budget.total_eur)
+        _, c, v = _measure_triplets(cols, inv, more=(None, cols.z, admin))
+        rows.add("budget_total", ["total"], None, c, v, -INF, budget.total_eur)
     if budget is not None and budget.cluster_eur:
         keys = list(budget.cluster_eur)
         code = pd.Index(keys)
         muni_cluster = code.get_indexer(case.municipalities["cluster"].to_numpy(dtype=object))
-        r, c, v = _measure_triplets(cols, inv, muni_cluster[case.measures["m"].to_numpy()])
         prog = code.get_indexer(case.programmes["cluster"].to_numpy(dtype=object))
         has = prog >= 0
-        rows.add("budget_cluster", keys, np.r_[r, prog[has]], np.r_[c, cols.z[has]], np.r_[v, admin[has]],
-                 -INF, np.array([budget.cluster_eur[k] for k in keys]))
+        r, c, v = _measure_triplets(cols, inv, muni_cluster[case.measures["m"].to_numpy()], (prog[has], cols.z[has], admin[has]))
+        rows.add("budget_cluster", keys, r, c, v, -INF, np.array([budget.cluster_eur[k] for k in keys]))
     caps = case.municipalities["budget_eur"].to_numpy()
     capped = ~np.isnan(caps)
     if capped.any():
