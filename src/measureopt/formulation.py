@@ -403,9 +403,10 @@ class Coefficients:
 
 def _measure_terms(cols: Columns, coef: Coefficients) -> tuple:
     """(columns, values, measures with a column) of u, y and w in coef . (u, y, w): a yes/no
-    measure's u and y are one column, its value coef.u + coef.y."""
-    return ((cols.u, coef.u + np.where(cols.own_y, 0.0, coef.y), None), (cols.y, coef.y, cols.own_y),
-            (cols.w, coef.w, cols.w >= 0))
+    measure's u and y are one column, its value coef.u + coef.y (coef.u when no y term is nonzero,
+    as for abatement: up to the sign of a zero)."""
+    u = coef.u + np.where(cols.own_y, 0.0, coef.y) if coef.y.any() else coef.u
+    return (cols.u, u, None), (cols.y, coef.y, cols.own_y), (cols.w, coef.w, cols.w >= 0)
 
 
 def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None, more: tuple = ()):
@@ -600,7 +601,7 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
     rows.add_per_row("programme_member_units", ids, [(cols.w[j], 1.0), (cols.pi[pair_of], -m["max_units"].to_numpy()[j])], -INF, 0.0)
     munis = case.municipalities.index.to_numpy(dtype=object)
     programmes = case.programmes.index.to_numpy(dtype=object)
-    pair_keys = (pd.Series(munis[cols.pi_m], dtype=object) + "/" + pd.Series(programmes[cols.pi_p], dtype=object)).to_numpy(dtype=object)
+    pair_keys = (munis + "/")[cols.pi_m] + programmes[cols.pi_p]
     q = np.arange(len(cols.pi))
     rows.add("programme_member_selected", pair_keys, np.r_[q, pair_of], np.r_[cols.pi, cols.y[j]],
              np.r_[np.ones(len(q)), -ones], -INF, 0.0)
