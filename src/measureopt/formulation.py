@@ -163,7 +163,7 @@ class _Triplets:
 
     def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
         """Its rows into a matrix's arrays (the slices of its rows and entries, entries numbered
-        from `first`), and its values times each row's factor into `scaled`."""
+        from `first`), and its values times each row's factor (`largest`'s) into `scaled`."""
         np.cumsum(self.counts, out=indptr)
         indptr += first
         indices[:] = self.cols
@@ -277,8 +277,8 @@ class Rows:
         row = entry = 0
         for block in self.blocks:
             rows, entries = slice(row, row + block.n), slice(entry, entry + block.size)
-            factors[rows] = power_of_two_scale(block.largest())
-            block.write(entry, indptr[row + 1:rows.stop + 1], indices[entries], values[entries], scaled[entries], factors[rows])
+            factors[rows] = factor = power_of_two_scale(block.largest())  # (one for all rows of a block of numbers)
+            block.write(entry, indptr[row + 1:rows.stop + 1], indices[entries], values[entries], scaled[entries], factor)
             row, entry = rows.stop, entries.stop
         return sp.csr_matrix((values, indices, indptr), shape=(self.count, n_cols)), factors, scaled
 
