@@ -391,7 +391,8 @@ class Formulation:
 
 @dataclass(frozen=True)
 class Coefficients:
-    """A linear expression per measure: coefficients on u_j, y_j and w_j."""
+    """A linear expression per measure: coefficients on u_j, y_j and w_j (read-only zeros, from
+    `_zeros`, for a term the expression does not have)."""
 
     u: np.ndarray
     y: np.ndarray
@@ -491,10 +492,15 @@ def investment(case: Case, discount: np.ndarray) -> Coefficients:
     return Coefficients(capex, m["fixed_capex_eur"].to_numpy(), -discount * capex)
 
 
+def _zeros(n: int) -> np.ndarray:
+    """n zero coefficients as a read-only view of one zero: no memory to write or read."""
+    return np.broadcast_to(0.0, (n,))
+
+
 def abatement(case: Case) -> Coefficients:
     """A_j = a_j u_j."""
     a = case.measures["co2_reduction_t"].to_numpy()
-    return Coefficients(a, np.zeros(a.shape, a.dtype), np.zeros(a.shape, a.dtype))  # (np.zeros writes no pages)
+    return Coefficients(a, _zeros(len(a)), _zeros(len(a)))
 
 
 def net_cost(case: Case, discount: np.ndarray) -> Coefficients:
@@ -511,8 +517,8 @@ def benefit(case: Case) -> Coefficients:
     kind = case.settings.justice.benefit
     column = {"abatement": "co2_reduction_t", "investment": "capex_eur", "bill_savings": "bill_savings_eur", "households": "households_served"}[kind]
     per_unit = m[column].to_numpy()
-    fixed = m["fixed_capex_eur"].to_numpy() if kind == "investment" else np.zeros(len(m))
-    return Coefficients(per_unit, fixed, np.zeros(len(m)))
+    fixed = m["fixed_capex_eur"].to_numpy() if kind == "investment" else _zeros(len(m))
+    return Coefficients(per_unit, fixed, _zeros(len(m)))
 
 
 def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
