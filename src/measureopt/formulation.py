@@ -79,9 +79,12 @@ def power_of_two_scale(largest: np.ndarray) -> np.ndarray:
     normal number (no row without coefficients), read off its bits: a third of the time of frexp."""
     largest = np.asarray(largest, dtype=float)
     if largest.size and _NORMAL[0] <= largest.min() and largest.max() <= _NORMAL[1]:
-        exponent = (largest.view(np.int64) + _SQRT2_CARRY) >> 52  # 1023 + round(log2 largest)
+        exponent = largest.view(np.int64) + _SQRT2_CARRY
+        exponent >>= 52  # 1023 + round(log2 largest)
         np.minimum(exponent, 2045, out=exponent)
-        return ((2046 - exponent) << 52).view(np.float64)  # 2^-round(log2 largest), clipped as below
+        np.subtract(2046, exponent, out=exponent)
+        exponent <<= 52
+        return exponent.view(np.float64)  # 2^-round(log2 largest), clipped as below
     largest = np.where(largest == 0, 1.0, largest)
     mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
     exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
@@ -193,7 +196,8 @@ class _PerRow:
         arrays = [value for _, value in self.entries if np.ndim(value)]
         largest = np.abs(np.asarray(numbers, dtype=float)).max(initial=0.0, keepdims=not arrays)
         if arrays:
-            largest = np.maximum(np.abs(arrays[0]), largest)
+            magnitude = np.abs(arrays[0], dtype=float)
+            largest = np.maximum(magnitude, largest, out=magnitude)
             for value in arrays[1:]:
                 np.maximum(largest, np.abs(value), out=largest)
         return largest
