@@ -152,6 +152,7 @@ class _Triplets:
         return width if width and (self.counts == width).all() else None
 
     def largest(self) -> np.ndarray:
+        """Largest |value| of each row."""
         width = self.width
         if width is None:
             return row_largest(self.counts, self.vals)
@@ -261,6 +262,7 @@ class Rows:
         self._append(family, keys, _PerRow(n, entries), lower, upper)
 
     def _append(self, family: str, keys, block, lower, upper) -> None:
+        """A block of rows: its coefficients (`_Triplets` or `_PerRow`), keys and bounds."""
         n = len(keys)
         self.blocks.append(block)
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
@@ -563,7 +565,7 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     upper = m["max_units"].to_numpy()
     integer = m["integer"].to_numpy(dtype=bool)
     committed, excluded = case.links.committed, case.links.excluded
-    lower = np.where(committed, upper, 0.0) if committed.any() else 0.0  # (a number: no array when none is)
+    lower = np.where(committed, upper, 0.0) if committed.any() else 0.0  # (one number when none is committed)
     cols.u = cols.add("u", len(m), lower, np.where(excluded, 0.0, upper) if excluded.any() else upper, integer)
     cols.own_y = ~(integer & (upper == 1))
     own = np.flatnonzero(cols.own_y)  # an index, not a mask: quicker for several arrays
