@@ -433,7 +433,13 @@ def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | Non
         parts_r.append(None if group is None else group[kept])
     for parts, extra in zip((parts_r, parts_c, parts_v), more):
         parts.append(extra)
-    return None if group is None else np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+    return None if group is None else _joined(parts_r), _joined(parts_c), _joined(parts_v)
+
+
+def _joined(parts: list) -> np.ndarray:
+    """The arrays `parts` one after the other: the only nonempty one itself (no copy), when so."""
+    nonempty = [part for part in parts if len(part)]
+    return nonempty[0] if len(nonempty) == 1 else np.concatenate(parts)
 
 
 def _measure_vector(cols: Columns, coef: Coefficients) -> np.ndarray:
