@@ -67,9 +67,24 @@ def row_largest(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     return largest
 
 
+#: Added to the bits of a positive double, carries into its exponent exactly when its mantissa is at
+#: least sqrt(2) (0x6A09E667F3BCD: sqrt(2)'s mantissa bits), so that the exponent becomes round(log2)
+_SQRT2_CARRY = (1 << 52) - 0x6A09E667F3BCD
+_NORMAL = (np.finfo(float).tiny, np.finfo(float).max)
+
+
 def power_of_two_scale(largest: np.ndarray) -> np.ndarray:
     """Row factors 2^-round(log2 largest) (exact powers of two), 1 where largest is 0: they bring
-    each row's largest coefficient near 1 (see `Formulation.row_scale`)."""
+    each row's largest coefficient near 1 (see `Formulation.row_scale`). When every largest is a
+    normal number (no row without coefficients), read off its bits: a third of the time of frexp."""
+    largest = np.asarray(largest, dtype=float)
+    if largest.size and _NORMAL[0] <= largest.min() and largest.max() <= _NORMAL[1]:
+        exponent = largest.view(np.int64) + _SQRT2_CARRY
+        exponent >>= 52  # 1023 + round(log2 largest)
+        np.minimum(exponent, 2045, out=exponent)
+        np.subtract(2046, exponent, out=exponent)
+        exponent <<= 52
+        return exponent.view(np.float64)  # 2^-round(log2 largest), clipped as below
     largest = np.where(largest == 0, 1.0, largest)
     mantissa, exponent = np.frexp(largest)  # largest = mantissa 2^exponent, mantissa in [0.5, 1)
     exponent -= mantissa < np.sqrt(0.5)  # now round(log2(largest))
@@ -103,11 +118,10 @@ class Columns:
     u_t: np.ndarray | None = None  # measure x year: units implemented in that year (u_jt)
     w_t: np.ndarray | None = None  # measure x year: units bought through the programme (w_jt), -1 if none
 
-    def add(self, kind: str, lower, upper, integer) -> np.ndarray:
-        """A block of new `kind` columns (u, y, w, ...); returns their positions."""
-        lower = np.atleast_1d(np.asarray(lower, dtype=float))
-        n = len(lower)
-        self.lower.append(lower)
+    def add(self, kind: str, n: int, lower, upper, integer) -> np.ndarray:
+        """A block of n new `kind` columns (u, y, w, ...), bounds and integrality given per column or
+        as one number for all; returns their positions."""
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
         self.integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (n,)))
         positions = np.arange(self.count, self.count + n)
@@ -115,24 +129,107 @@ class Columns:
         return positions
 
 
+@dataclass(frozen=True)
+class _Triplets:
+    """A block of rows in CSR pieces: entries per row, then columns and values in row-major order."""
+
+    counts: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.counts)
+
+    @property
+    def size(self) -> int:
+        return len(self.vals)
+
+    @property
+    def width(self) -> int | None:
+        """Entries of every row when all rows have as many (> 0), else None."""
+        width = self.size // max(self.n, 1)
+        return width if width and (self.counts == width).all() else None
+
+    def largest(self) -> np.ndarray:
+        """Largest |value| of each row."""
+        width = self.width
+        if width is None:
+            return row_largest(self.counts, self.vals)
+        if width > self.n:  # long rows (one row): numpy reduces along a row quickly, across short ones slowly
+            table = self.vals.reshape(-1, width)
+            return np.maximum(table.max(axis=1), -table.min(axis=1))
+        table = np.abs(self.vals).reshape(-1, width)
+        largest = table[:, 0].copy()
+        for i in range(1, width):
+            np.maximum(largest, table[:, i], out=largest)
+        return largest
+
+    def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
+        """Its rows into a matrix's arrays (the slices of its rows and entries, entries numbered
+        from `first`), and its values times each row's factor (`largest`'s) into `scaled`."""
+        np.cumsum(self.counts, out=indptr)
+        indptr += first
+        indices[:] = self.cols
+        values[:] = self.vals
+        width = self.width
+        if width is None:
+            np.multiply(self.vals, np.repeat(factor, self.counts), out=scaled)
+        else:
+            np.multiply(self.vals.reshape(-1, width), factor[:, None], out=scaled.reshape(-1, width))
+
+
+@dataclass(frozen=True)
+class _PerRow:
+    """A block of n rows, row k holding one entry (column[k], value[k]) of each (column, value)
+    pair of `entries` (see `Rows.add_per_row`)."""
+
+    n: int
+    entries: list
+
+    @property
+    def size(self) -> int:
+        return self.n * len(self.entries)
+
+    def largest(self) -> np.ndarray:
+        """Largest |value| of each row, or of all rows (an array of one) when every value is one number."""
+        numbers = [value for _, value in self.entries if np.ndim(value) == 0]
+        arrays = [value for _, value in self.entries if np.ndim(value)]
+        largest = np.abs(np.asarray(numbers, dtype=float)).max(initial=0.0, keepdims=not arrays)
+        if arrays:
+            magnitude = np.abs(arrays[0], dtype=float)
+            largest = np.maximum(magnitude, largest, out=magnitude)
+            for value in arrays[1:]:
+                np.maximum(largest, np.abs(value), out=largest)
+        return largest
+
+    def write(self, first: int, indptr, indices, values, scaled, factor) -> None:
+        """As `_Triplets.write`."""
+        width = len(self.entries)
+        indptr[:] = np.arange(first + width, first + self.size + 1, width, dtype=np.int32)
+        indices, values, scaled = (array.reshape(self.n, width) for array in (indices, values, scaled))
+        for i, (column, value) in enumerate(self.entries):
+            indices[:, i] = column
+            values[:, i] = value
+            np.multiply(value, factor, out=scaled[:, i])
+
+
 @dataclass
 class Rows:
     """Constraint rows accumulated block by block, each block one constraint family: row keys and
-    bounds, and its coefficients in row-major order (CSR pieces: entries per row, columns, values)."""
+    bounds, and its coefficients (`_Triplets` or `_PerRow`)."""
 
-    counts: list = field(default_factory=list)
-    cols: list = field(default_factory=list)
-    vals: list = field(default_factory=list)
+    blocks: list = field(default_factory=list)
     lower: list = field(default_factory=list)
     upper: list = field(default_factory=list)
     family: list = field(default_factory=list)  # (first row, number of rows, family)
     keys: list = field(default_factory=list)  # (first row, ids, positions in ids or None)
     count: int = 0
 
-    def add(self, family: str, keys, row, col, val, lower, upper) -> np.ndarray:
+    def add(self, family: str, keys, row, col, val, lower, upper) -> None:
         """A block of rows from (row, column, value) triplets, `row` counted inside the block
         (0..len(keys)-1; None for a block of one row); entries of one row and column are summed,
-        zeros dropped. Returns the rows."""
+        zeros dropped."""
         col, val = np.asarray(col, dtype=np.int64), np.asarray(val, dtype=float)
         single = len(keys) == 1
         row = None if single else np.asarray(row, dtype=np.int64)
@@ -140,49 +237,56 @@ class Rows:
         if not (position[1:] > position[:-1]).all():
             order = np.argsort(position, kind="stable")  # a few sorted runs: merged in linear time
             position, val = position[order], val[order]
-            first = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
-            if len(first) < len(position):
+            repeated = position[1:] == position[:-1]
+            if repeated.any():
+                first = np.flatnonzero(np.r_[True, ~repeated])
                 position, val = position[first], np.add.reduceat(val, first)
             row, col = (None, position) if single else (position >> 32, position & 0xFFFFFFFF)
         if not val.all():
             nonzero = val != 0
             row, col, val = None if single else row[nonzero], col[nonzero], val[nonzero]
         counts = np.array([len(col)]) if single else np.bincount(row, minlength=len(keys))
-        return self._append(family, keys, counts, col.astype(np.int32), val, lower, upper)
+        self._append(family, keys, _Triplets(counts, col, val), lower, upper)
 
-    def add_per_row(self, family: str, keys, entries: list, lower, upper) -> np.ndarray:
+    def add_per_row(self, family: str, keys, entries: list, lower, upper) -> None:
         """A block of rows k = 0..len(keys)-1, row k holding one entry (column[k], value[k]) of each
-        (column, value) pair of `entries`, given in increasing column order. Returns the rows."""
-        n, width = len(keys), len(entries)
-        col, val = np.empty((n, width), np.int32), np.empty((n, width))
-        for i, (c, v) in enumerate(entries):
-            col[:, i], val[:, i] = c, v
-        if not ((col[:, 1:] > col[:, :-1]).all() and val.all()):  # out of order, repeated or zero
-            return self.add(family, keys, np.repeat(np.arange(n), width), col.ravel(), val.ravel(), lower, upper)
-        return self._append(family, keys, np.full(n, width), col.ravel(), val.ravel(), lower, upper)
-
-    def _append(self, family: str, keys, counts: np.ndarray, col: np.ndarray, val: np.ndarray, lower, upper) -> np.ndarray:
-        """A block in CSR pieces: entries per row, then columns and values in row-major order."""
+        (column, value) pair of `entries`, given in increasing column order."""
         n = len(keys)
-        self.counts.append(counts)
-        self.cols.append(col)
-        self.vals.append(val)
+        ordered = all(np.all(np.asarray(c) > np.asarray(b)) for (b, _), (c, _) in zip(entries, entries[1:]))
+        if not (ordered and all(np.all(v) for _, v in entries)):  # out of order, repeated or zero
+            width = len(entries)
+            col, val = np.empty((n, width), np.int64), np.empty((n, width))
+            for i, (c, v) in enumerate(entries):
+                col[:, i], val[:, i] = c, v
+            return self.add(family, keys, np.repeat(np.arange(n), width), col.ravel(), val.ravel(), lower, upper)
+        self._append(family, keys, _PerRow(n, entries), lower, upper)
+
+    def _append(self, family: str, keys, block, lower, upper) -> None:
+        """A block of rows: its coefficients (`_Triplets` or `_PerRow`), keys and bounds."""
+        n = len(keys)
+        self.blocks.append(block)
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
         self.family.append((self.count, n, family))
         if n:
             self.keys.append((self.count, keys.ids, keys.at) if isinstance(keys, IdsAt) else (self.count, np.asarray(keys, dtype=object), None))
         self.count += n
-        return np.arange(self.count - n, self.count)
 
-    def matrix(self, n_cols: int) -> sp.csr_matrix:
-        """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them)."""
-        indptr = np.zeros(self.count + 1, np.int64)
-        np.cumsum(np.concatenate(self.counts), out=indptr[1:])
-        if max(indptr[-1], self.count, n_cols) >= 2**31:
-            raise ValueError(f"{indptr[-1]} nonzeros, {self.count} rows, {n_cols} columns: beyond HiGHS's 32-bit indices")
-        return sp.csr_matrix((np.concatenate(self.vals), np.concatenate(self.cols), indptr.astype(np.int32)),
-                             shape=(self.count, n_cols))
+    def matrix(self, n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """All blocks as one canonical CSR matrix (int32 indices, as HiGHS takes them), with its
+        row factors (`Formulation.row_scale`) and its values times them, written block by block."""
+        nnz = sum(block.size for block in self.blocks)
+        if max(nnz, self.count, n_cols) >= 2**31:
+            raise ValueError(f"{nnz} nonzeros, {self.count} rows, {n_cols} columns: beyond HiGHS's 32-bit indices")
+        indptr = np.zeros(self.count + 1, np.int32)
+        indices, values, scaled, factors = np.empty(nnz, np.int32), np.empty(nnz), np.empty(nnz), np.empty(self.count)
+        row = entry = 0
+        for block in self.blocks:
+            rows, entries = slice(row, row + block.n), slice(entry, entry + block.size)
+            factors[rows] = factor = power_of_two_scale(block.largest())  # (one for all rows of a block of numbers)
+            block.write(entry, indptr[row + 1:rows.stop + 1], indices[entries], values[entries], scaled[entries], factor)
+            row, entry = rows.stop, entries.stop
+        return sp.csr_matrix((values, indices, indptr), shape=(self.count, n_cols)), factors, scaled
 
     def labels(self) -> tuple[np.ndarray, RowKeys]:
         """Family (an object array) and key of every row."""
@@ -261,8 +365,9 @@ class Formulation:
     objective: np.ndarray
     sense: int  # +1 minimise, -1 maximise
     objective_name: str
-    #: (matrix, its row factors), kept by `row_scale`: formulations derived with `replace` share
-    #: it while their matrix is the same object (bounds, objective or sense changed)
+    #: (matrix, its row factors, its values times them or None), kept by `row_scale` and
+    #: `scaled_values`: formulations derived with `replace` share it while their matrix is the same
+    #: object (bounds, objective or sense changed)
     scale_of_matrix: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -278,13 +383,22 @@ class Formulation:
         absolute tolerances let 1e9-EUR rows drift (a "solve error" at 1,000 municipalities).
         """
         if self.scale_of_matrix is None or self.scale_of_matrix[0] is not self.matrix:
-            self.scale_of_matrix = (self.matrix, power_of_two_scale(row_largest(np.diff(self.matrix.indptr), self.matrix.data)))
+            self.scale_of_matrix = (self.matrix, power_of_two_scale(row_largest(np.diff(self.matrix.indptr), self.matrix.data)), None)
         return self.scale_of_matrix[1]
+
+    @property
+    def scaled_values(self) -> np.ndarray:
+        """The matrix's values (`matrix.data`) times `row_scale`, row by row: the coefficients HiGHS is given."""
+        scale = self.row_scale
+        if self.scale_of_matrix[2] is None:
+            self.scale_of_matrix = (self.matrix, scale, self.matrix.data * np.repeat(scale, np.diff(self.matrix.indptr)))
+        return self.scale_of_matrix[2]
 
 
 @dataclass(frozen=True)
 class Coefficients:
-    """A linear expression per measure: coefficients on u_j, y_j and w_j."""
+    """A linear expression per measure: coefficients on u_j, y_j and w_j (read-only zeros, from
+    `_zeros`, for a term the expression does not have)."""
 
     u: np.ndarray
     y: np.ndarray
@@ -296,31 +410,44 @@ class Coefficients:
 
 def _measure_terms(cols: Columns, coef: Coefficients) -> tuple:
     """(columns, values, measures with a column) of u, y and w in coef . (u, y, w): a yes/no
-    measure's u and y are one column, its value coef.u + coef.y."""
-    return ((cols.u, coef.u + np.where(cols.own_y, 0.0, coef.y), None), (cols.y, coef.y, cols.own_y),
-            (cols.w, coef.w, cols.w >= 0))
+    measure's u and y are one column, its value coef.u + coef.y (coef.u when no y term is nonzero,
+    as for abatement: up to the sign of a zero)."""
+    u = coef.u + np.where(cols.own_y, 0.0, coef.y) if coef.y.any() else coef.u
+    return (cols.u, u, None), (cols.y, coef.y, cols.own_y), (cols.w, coef.w, cols.w >= 0)
 
 
-def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None):
-    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0); without
-    groups one row, and the rows are None (see `Rows.add`)."""
+def _measure_triplets(cols: Columns, coef: Coefficients, group: np.ndarray | None = None, more: tuple = ()):
+    """Triplets of sum over measures of coef . (u, y, w), one row per group id (>= 0), followed by
+    the triplets `more` (rows, columns, values); without groups one row, and the rows are None (see
+    `Rows.add`)."""
     parts_r, parts_c, parts_v = [], [], []
+    grouped = None if group is None else group >= 0
     for positions, values, has in _measure_terms(cols, coef):
         keep = values != 0
-        for condition in (has, None if group is None else group >= 0):
+        for condition in (has, grouped):
             if condition is not None:
                 keep &= condition
-        parts_c.append(positions[keep])
-        parts_v.append(values[keep])
-        parts_r.append(None if group is None else group[keep])
-    return None if group is None else np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
+        kept = slice(None) if keep.all() else np.flatnonzero(keep)  # an index is quicker than the mask for three arrays
+        parts_c.append(positions[kept])
+        parts_v.append(values[kept])
+        parts_r.append(None if group is None else group[kept])
+    for parts, extra in zip((parts_r, parts_c, parts_v), more):
+        parts.append(extra)
+    return None if group is None else _joined(parts_r), _joined(parts_c), _joined(parts_v)
+
+
+def _joined(parts: list) -> np.ndarray:
+    """The arrays `parts` one after the other: the only nonempty one itself (no copy), when so."""
+    nonempty = [part for part in parts if len(part)]
+    return nonempty[0] if len(nonempty) == 1 else np.concatenate(parts)
 
 
 def _measure_vector(cols: Columns, coef: Coefficients) -> np.ndarray:
     """coef . (u, y, w) summed over measures, as a vector over all columns (-0.0 stored as 0.0)."""
     vector = np.zeros(cols.count)
     for positions, values, has in _measure_terms(cols, coef):  # distinct columns
-        vector[positions if has is None else positions[has]] = (values if has is None else values[has]) + 0.0
+        if values.any():  # zeros need no writing
+            vector[positions if has is None else positions[has]] = (values if has is None else values[has]) + 0.0
     return vector
 
 
@@ -377,10 +504,15 @@ def investment(case: Case, discount: np.ndarray) -> Coefficients:
     return Coefficients(capex, m["fixed_capex_eur"].to_numpy(), -discount * capex)
 
 
+def _zeros(n: int) -> np.ndarray:
+    """n zero coefficients as a read-only view of one zero: no memory to write or read."""
+    return np.broadcast_to(0.0, (n,))
+
+
 def abatement(case: Case) -> Coefficients:
     """A_j = a_j u_j."""
     a = case.measures["co2_reduction_t"].to_numpy()
-    return Coefficients(a, np.zeros_like(a), np.zeros_like(a))
+    return Coefficients(a, _zeros(len(a)), _zeros(len(a)))
 
 
 def net_cost(case: Case, discount: np.ndarray) -> Coefficients:
@@ -397,15 +529,15 @@ def benefit(case: Case) -> Coefficients:
     kind = case.settings.justice.benefit
     column = {"abatement": "co2_reduction_t", "investment": "capex_eur", "bill_savings": "bill_savings_eur", "households": "households_served"}[kind]
     per_unit = m[column].to_numpy()
-    fixed = m["fixed_capex_eur"].to_numpy() if kind == "investment" else np.zeros(len(m))
-    return Coefficients(per_unit, fixed, np.zeros(len(m)))
+    fixed = m["fixed_capex_eur"].to_numpy() if kind == "investment" else _zeros(len(m))
+    return Coefficients(per_unit, fixed, _zeros(len(m)))
 
 
 def programme_discount(case: Case, eligible: np.ndarray) -> np.ndarray:
     """d_P(j) for measures that can be bought through their programme, else 0."""
-    programme = case.links.programme
+    j = np.flatnonzero(eligible)
     discount = np.zeros(len(eligible))
-    discount[eligible] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[programme[eligible]])
+    discount[j] = np.nan_to_num(case.programmes["capex_discount"].to_numpy(dtype=float)[case.links.programme[j]])
     return discount
 
 
@@ -420,11 +552,10 @@ def programme_eligible(case: Case) -> np.ndarray:
     return eligible
 
 
-def _member_pairs(case: Case, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (municipality, programme) pairs of the eligible measures, in order of first appearance:
+def _member_pairs(case: Case, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (municipality, programme) pairs of the eligible measures `j`, in order of first appearance:
     the pair of each eligible measure, and the municipality and programme positions of each pair."""
     n_programmes = max(len(case.programmes), 1)
-    j = np.flatnonzero(eligible)
     pair_of, pairs = pd.factorize(case.measures["m"].to_numpy()[j] * n_programmes + case.links.programme[j])
     return pair_of.astype(np.int64), pairs // n_programmes, pairs % n_programmes
 
@@ -440,11 +571,12 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
     upper = m["max_units"].to_numpy()
     integer = m["integer"].to_numpy(dtype=bool)
     committed, excluded = case.links.committed, case.links.excluded
-    lower = np.where(committed, upper, 0.0)
-    cols.u = cols.add("u", lower, np.where(excluded, 0.0, upper), integer)
-    own = ~(integer & (upper == 1))
-    cols.own_y = own
-    y_own = cols.add("y", committed[own].astype(float), np.where(excluded[own], 0.0, 1.0), True)
+    lower = np.where(committed, upper, 0.0) if committed.any() else 0.0  # (one number when none is committed)
+    cols.u = cols.add("u", len(m), lower, np.where(excluded, 0.0, upper) if excluded.any() else upper, integer)
+    cols.own_y = ~(integer & (upper == 1))
+    own = np.flatnonzero(cols.own_y)  # an index, not a mask: quicker for several arrays
+    y_own = cols.add("y", len(own), committed[own].astype(float) if committed.any() else 0.0,
+                     np.where(excluded[own], 0.0, 1.0) if excluded.any() else 1.0, True)
     cols.y = cols.u.copy()
     cols.y[own] = y_own
 
@@ -452,26 +584,26 @@ def add_measure_columns(case: Case, cols: Columns) -> None:
 def link_units_and_selection(case: Case, cols: Columns, rows: Rows) -> None:
     """u_j <= U_j y_j ; u_j >= N_j y_j ; y_j <= u_j when integer (no empty selection)."""
     m = case.measures
-    own = np.flatnonzero(cols.own_y)
-    upper, minimum = m["max_units"].to_numpy()[own], m["min_units"].to_numpy()[own]
-    integer = m["integer"].to_numpy(dtype=bool)[own]
-    u, y, ids = cols.u[own], cols.y[own], m["measure"].to_numpy()
-    rows.add_per_row("link_max_units", IdsAt(ids, own), [(u, 1.0), (y, -upper)], -INF, 0.0)
-    need_min = minimum > 0
-    rows.add_per_row("link_min_units", IdsAt(ids, own[need_min]), [(u[need_min], 1.0), (y[need_min], -minimum[need_min])], 0.0, INF)
-    rows.add_per_row("link_selected", IdsAt(ids, own[integer]), [(u[integer], -1.0), (y[integer], 1.0)], -INF, 0.0)
+    upper, minimum, ids = m["max_units"].to_numpy(), m["min_units"].to_numpy(), m["measure"].to_numpy()
+    j = np.flatnonzero(cols.own_y)  # measures with a y_j column; an index, not a mask: quicker for several arrays
+    rows.add_per_row("link_max_units", IdsAt(ids, j), [(cols.u[j], 1.0), (cols.y[j], -upper[j])], -INF, 0.0)
+    j = np.flatnonzero(cols.own_y & (minimum > 0))
+    rows.add_per_row("link_min_units", IdsAt(ids, j), [(cols.u[j], 1.0), (cols.y[j], -minimum[j])], 0.0, INF)
+    j = np.flatnonzero(cols.own_y & m["integer"].to_numpy(dtype=bool))
+    rows.add_per_row("link_selected", IdsAt(ids, j), [(cols.u[j], -1.0), (cols.y[j], 1.0)], -INF, 0.0)
 
 
 def add_programme_columns(case: Case, cols: Columns, eligible: np.ndarray) -> None:
     """w_j in [0, U_j] for eligible measures; z_P in {0,1}; pi_mP in {0,1} per candidate member."""
     m = case.measures
+    j = np.flatnonzero(eligible)  # an index, not a mask: quicker for several arrays
     cols.w = np.full(len(m), -1, dtype=np.int64)
-    cols.w[eligible] = cols.add("w", np.zeros(eligible.sum()), m["max_units"].to_numpy()[eligible], False)
-    cols.z = cols.add("z", np.zeros(len(case.programmes)), 1.0, True)
-    pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, eligible)
+    cols.w[j] = cols.add("w", len(j), 0.0, m["max_units"].to_numpy()[j], False)
+    cols.z = cols.add("z", len(case.programmes), 0.0, 1.0, True)
+    pair_of, cols.pi_m, cols.pi_p = _member_pairs(case, j)
     cols.pi_of = np.full(len(m), -1, dtype=np.int64)
-    cols.pi_of[eligible] = pair_of
-    cols.pi = cols.add("pi", np.zeros(len(cols.pi_m)), 1.0, True)
+    cols.pi_of[j] = pair_of
+    cols.pi = cols.add("pi", len(cols.pi_m), 0.0, 1.0, True)
 
 
 def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray) -> None:
@@ -487,7 +619,7 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
     rows.add_per_row("programme_member_units", ids, [(cols.w[j], 1.0), (cols.pi[pair_of], -m["max_units"].to_numpy()[j])], -INF, 0.0)
     munis = case.municipalities.index.to_numpy(dtype=object)
     programmes = case.programmes.index.to_numpy(dtype=object)
-    pair_keys = (pd.Series(munis[cols.pi_m], dtype=object) + "/" + pd.Series(programmes[cols.pi_p], dtype=object)).to_numpy(dtype=object)
+    pair_keys = (munis + "/")[cols.pi_m] + programmes[cols.pi_p]
     q = np.arange(len(cols.pi))
     rows.add("programme_member_selected", pair_keys, np.r_[q, pair_of], np.r_[cols.pi, cols.y[j]],
              np.r_[np.ones(len(q)), -ones], -INF, 0.0)
@@ -502,11 +634,11 @@ def programme_rules(case: Case, cols: Columns, rows: Rows, eligible: np.ndarray)
 def alternatives(case: Case, cols: Columns, rows: Rows) -> None:
     """sum over a group's measures of y_j <= 1."""
     codes, groups = case.links.group, case.links.group_ids
-    size = np.bincount(codes[codes >= 0], minlength=len(groups))
-    member = (codes >= 0) & (np.r_[size, 0][codes] > 1)
+    size = np.bincount(codes + 1, minlength=len(groups) + 1)[1:]  # (code -1: no group)
+    member = np.flatnonzero((codes >= 0) & (np.r_[size, 0][codes] > 1))
     renumber = np.cumsum(size > 1) - 1
     keys = groups[size > 1]
-    rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(member.sum()), -INF, 1.0)
+    rows.add("group", keys, renumber[codes[member]], cols.y[member], np.ones(len(member)), -INF, 1.0)
 
 
 def prerequisites(case: Case, cols: Columns, rows: Rows) -> None:
@@ -524,17 +656,16 @@ def budgets(case: Case, cols: Columns, rows: Rows, inv: Coefficients) -> None:
     budget = case.settings.budget
     admin = case.programmes["admin_cost_eur"].to_numpy()
     if budget is not None and budget.total_eur is not None:
-        _, c, v = _measure_triplets(cols, inv)
-        rows.add("budget_total", ["total"], None, np.r_[c, cols.z], np.r_[v, admin], -INF, budget.total_eur)
+        _, c, v = _measure_triplets(cols, inv, more=(None, cols.z, admin))
+        rows.add("budget_total", ["total"], None, c, v, -INF, budget.total_eur)
     if budget is not None and budget.cluster_eur:
         keys = list(budget.cluster_eur)
         code = pd.Index(keys)
         muni_cluster = code.get_indexer(case.municipalities["cluster"].to_numpy(dtype=object))
-        r, c, v = _measure_triplets(cols, inv, muni_cluster[case.measures["m"].to_numpy()])
         prog = code.get_indexer(case.programmes["cluster"].to_numpy(dtype=object))
         has = prog >= 0
-        rows.add("budget_cluster", keys, np.r_[r, prog[has]], np.r_[c, cols.z[has]], np.r_[v, admin[has]],
-                 -INF, np.array([budget.cluster_eur[k] for k in keys]))
+        r, c, v = _measure_triplets(cols, inv, muni_cluster[case.measures["m"].to_numpy()], (prog[has], cols.z[has], admin[has]))
+        rows.add("budget_cluster", keys, r, c, v, -INF, np.array([budget.cluster_eur[k] for k in keys]))
     caps = case.municipalities["budget_eur"].to_numpy()
     capped = ~np.isnan(caps)
     if capped.any():
@@ -581,8 +712,8 @@ def targets(case: Case, cols: Columns, rows: Rows) -> None:
 def benefit_columns(case: Case, cols: Columns, rows: Rows, ben: Coefficients) -> None:
     """B_m = sum of benefit over m's measures ; B = sum_m B_m (auxiliary columns)."""
     n = len(case.municipalities)
-    cols.benefit = cols.add("B_m", np.zeros(n), INF, False)
-    cols.benefit_total = int(cols.add("B", [0.0], INF, False)[0])
+    cols.benefit = cols.add("B_m", n, 0.0, INF, False)
+    cols.benefit_total = int(cols.add("B", 1, 0.0, INF, False)[0])
     r, c, v = _measure_triplets(cols, ben.scaled(-1.0), case.measures["m"].to_numpy())
     k = np.arange(n)
     rows.add("benefit_m", case.municipalities.index.to_numpy(), np.r_[k, r], np.r_[cols.benefit, c],
@@ -629,7 +760,7 @@ def gini_cap(case: Case, cols: Columns, rows: Rows, scale: float) -> None:
     total = pop.sum()
     first, second = np.triu_indices(len(pop), k=1)
     n_pairs = len(first)
-    cols.gini_pairs = cols.add("d_mn", np.zeros(n_pairs), INF, False)
+    cols.gini_pairs = cols.add("d_mn", n_pairs, 0.0, INF, False)
     x_first, x_second = scale / pop[first], scale / pop[second]
     keys = np.arange(n_pairs)
     for sign, family in ((1.0, "gini_pair_pos"), (-1.0, "gini_pair_neg")):
@@ -670,7 +801,7 @@ def gini_cut(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulation":
     row = sp.csr_matrix((coef, (np.zeros(len(coef), np.int64), form.cols.benefit)), shape=(1, form.shape[1]))
     matrix = sp.vstack([form.matrix, row], format="csr")
     return replace(
-        form, matrix=matrix, scale_of_matrix=(matrix, np.r_[form.row_scale, power_of_two_scale(row_largest([row.nnz], row.data))]),
+        form, matrix=matrix, scale_of_matrix=(matrix, np.r_[form.row_scale, power_of_two_scale(row_largest([row.nnz], row.data))], None),
         row_lower=np.r_[form.row_lower, -INF], row_upper=np.r_[form.row_upper, 0.0],
         row_family=np.r_[form.row_family, np.array(["gini_max"], dtype=object)],
         row_key=appended_keys(form.row_key, [f"cut {int(np.sum(form.row_family == 'gini_max')) + 1}"]),
@@ -708,7 +839,7 @@ def gini_ordered(form: "Formulation", benefit_by_muni: np.ndarray) -> "Formulati
     widened = sp.csr_matrix((form.matrix.data, form.matrix.indices, form.matrix.indptr), shape=(n_rows, n_cols + 2 * n))
     return replace(
         form, cols=replace(form.cols, count=n_cols + 2 * n),
-        matrix=sp.vstack([widened, rows.matrix(n_cols + 2 * n)], format="csr"),
+        matrix=sp.vstack([widened, rows.matrix(n_cols + 2 * n)[0]], format="csr"),
         col_lower=np.r_[form.col_lower, np.zeros(2 * n)], col_upper=np.r_[form.col_upper, np.full(2 * n, INF)],
         integrality=np.r_[form.integrality, np.zeros(2 * n, bool)], objective=np.r_[form.objective, np.zeros(2 * n)],
         row_lower=np.r_[form.row_lower, np.concatenate(rows.lower)], row_upper=np.r_[form.row_upper, np.concatenate(rows.upper)],
@@ -736,7 +867,7 @@ def needs_gini_cuts(case: Case) -> bool:
 def maxmin_floor(case: Case, cols: Columns, rows: Rows) -> None:
     """B_m / pop_m >= t for every m: B_m - pop_m t >= 0 (t is a column; fixed in stage 2)."""
     pop = case.municipalities["population"].to_numpy()
-    cols.t = int(cols.add("t", [0.0], INF, False)[0])
+    cols.t = int(cols.add("t", 1, 0.0, INF, False)[0])
     rows.add_per_row("maxmin", case.municipalities.index.to_numpy(), [(cols.benefit, 1.0), (cols.t, -pop)], 0.0, INF)
 
 
@@ -761,11 +892,11 @@ def add_year_columns(case: Case, cols: Columns) -> None:
     else:
         upper = m["max_units"].to_numpy()
         own, has_w = cols.own_y, cols.w >= 0
-        cols.y_t = cols.add("y_t", np.zeros(n * n_years), 1.0, True).reshape(n, n_years)
+        cols.y_t = cols.add("y_t", n * n_years, 0.0, 1.0, True).reshape(n, n_years)
         cols.u_t = cols.y_t.copy()
-        cols.u_t[own] = cols.add("u_t", np.zeros(own.sum() * n_years), np.repeat(upper[own], n_years), False).reshape(-1, n_years)
+        cols.u_t[own] = cols.add("u_t", own.sum() * n_years, 0.0, np.repeat(upper[own], n_years), False).reshape(-1, n_years)
         cols.w_t = np.full((n, n_years), -1, dtype=np.int64)
-        cols.w_t[has_w] = cols.add("w_t", np.zeros(has_w.sum() * n_years), np.repeat(upper[has_w], n_years), False).reshape(-1, n_years)
+        cols.w_t[has_w] = cols.add("w_t", has_w.sum() * n_years, 0.0, np.repeat(upper[has_w], n_years), False).reshape(-1, n_years)
     late = ~allowed
     cols.closed = np.concatenate([cols.y_t[late], cols.u_t[late], cols.w_t[late & (cols.w_t >= 0)]]).astype(np.int64)
 
@@ -942,15 +1073,16 @@ def build(case: Case, objective: str | None = None) -> Formulation:
     col_upper = np.concatenate(cols.upper)
     col_upper[cols.closed] = 0.0
     row_family, row_key = rows.labels()
+    matrix, factors, scaled = rows.matrix(cols.count)
     form = Formulation(
-        case=case, cols=cols, matrix=rows.matrix(cols.count),
+        case=case, cols=cols, matrix=matrix,
         col_lower=np.concatenate(cols.lower), col_upper=col_upper,
         integrality=np.concatenate(cols.integer),
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
         row_family=row_family, row_key=row_key,
         objective=vector, sense=sense, objective_name=name,
+        scale_of_matrix=(matrix, factors, scaled),
     )
-    form.row_scale  # found once, shared by the formulations derived from this one with the same matrix
     return form
 
 

@@ -131,7 +131,7 @@ def scaling_report(form: Formulation) -> dict:
     the range of |coefficients| before and after, as the verbose log prints it."""
     scale = form.row_scale
     before = np.abs(form.matrix.data)
-    after = before * np.repeat(scale, np.diff(form.matrix.indptr))
+    after = np.abs(form.scaled_values)
     nonzero = before > 0
 
     def span(values: np.ndarray) -> list[float]:
@@ -173,7 +173,7 @@ def model_arrays(form: Formulation, objective: np.ndarray | None = None, integer
     integrality = form.integrality.astype(np.int32) if integer else np.zeros(form.shape[1], np.int32)
     return (form.sense * (form.objective if objective is None else objective), form.col_lower, form.col_upper,
             form.row_lower * scale, form.row_upper * scale, form.matrix.indptr, form.matrix.indices,
-            form.matrix.data * np.repeat(scale, np.diff(form.matrix.indptr)), integrality)
+            form.scaled_values, integrality)
 
 
 def pass_arrays(highs: highspy.Highs, cost, col_lower, col_upper, row_lower, row_upper, start, index, value,
