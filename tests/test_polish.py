@@ -11,9 +11,13 @@ import time
 
 import pytest
 
+import numpy as np
+
 import measureopt as mo
 from benchmarks.generate import generate_case
-from measureopt import solver
+from measureopt import formulation, solver
+from measureopt.engine import portfolio_from, solver_settings
+from measureopt.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +59,24 @@ def test_a_small_model_stops_once_its_gap_has_held_as_long_as_a_polish(tmp_path,
     solution = mo.solve(mo.load(case_dir, overrides=plan))
     assert time.perf_counter() - started < 60
     assert solution.status.value == "optimal" and solver.SMALL_MODEL_GAP < solution.mip_gap <= 1e-3
+
+
+def test_a_selection_left_just_off_zero_carries_no_units(tmp_path):
+    """HiGHS accepts an integer 1e-6 off a whole number, and an incumbent taken when a search is
+    stopped had a selection at about 5e-7 carrying units of a continuous measure: verification
+    rejected the portfolio ("units without being selected"). The integers are now made whole and
+    the other columns re-optimised for them (`solver._whole_integers`)."""
+    case = mo.load(generate_case(tmp_path, 25, 15, seed=1))
+    form = formulation.build(case)
+    x = solver.solve(form, solver_settings(case)).x
+    assert solver._whole_integers(form, x, None) is x  # whole already: nothing to do
+    cols, measures = form.cols, case.measures
+    j = np.flatnonzero(cols.own_y & ~measures["integer"].to_numpy(bool) & (np.round(x[cols.y]) == 0))[0]
+    off = x.copy()
+    off[cols.y[j]] = 5e-7
+    off[cols.u[j]] = 5e-7 * measures["max_units"].iloc[j]  # u_j <= U_j y_j still holds
+    assert any("units without being selected" in v for v in verify(case, portfolio_from(form, off)).violations)
+    whole = solver._whole_integers(form, off, None)
+    assert whole[cols.y[j]] == 0 and whole[cols.u[j]] == 0
+    assert not verify(case, portfolio_from(form, whole)).violations
+    assert form.objective @ whole == pytest.approx(form.objective @ x, rel=1e-12)
