@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import measureopt as mo
 from benchmarks.generate import generate_case
-from measureopt import engine, formulation
+from measureopt import engine, formulation, solver
 from measureopt.engine import objective_value, portfolio_from, run_case, solver_settings
 from measureopt.formulation import build, gini_ordered
 from measureopt.solver import Status, solve
@@ -94,7 +94,7 @@ def test_when_the_cuts_give_up_the_ranked_portfolio_is_reported_within_a_valid_b
 def test_ranked_start_then_the_exact_model_agrees_with_brute_force(pairwise_max, tmp_path, monkeypatch):
     """The ranked portfolio as the start of the pairwise rows' MIP (pairwise_max 60) or of the
     cut rounds (0), forced on tiny cases: the optimum is brute force's."""
-    monkeypatch.setattr(engine, "SMALL_MODEL_INTEGERS", 0)  # every Gini model is 'large'
+    monkeypatch.setattr(solver, "SMALL_MODEL_INTEGERS", 0)  # every Gini model is 'large'
     monkeypatch.setattr(formulation, "GINI_PAIRWISE_MAX", pairwise_max)
     outcomes = [agree(write_tiny_case(tmp_path / str(seed), seed, justice={"gini_max": 0.25}, budget_total=True))
                 for seed in range(10)]

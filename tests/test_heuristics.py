@@ -7,7 +7,7 @@ import numpy as np
 
 import measureopt as mo
 from benchmarks.generate import generate_case
-from measureopt import engine
+from measureopt import engine, solver
 from measureopt.heuristics import greedy_portfolio, with_programmes
 from measureopt.verify import Portfolio, verify
 from tests.conftest import CASES
@@ -28,10 +28,10 @@ def test_greedy_portfolio_keeps_every_budget(tmp_path):
 
 
 def test_solve_with_greedy_start_verifies_and_records_a_trajectory(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "SMALL_MODEL_INTEGERS", 0)  # force the start on a small case
+    monkeypatch.setattr(solver, "SMALL_MODEL_INTEGERS", 0)  # force the start on a small case
     case = mo.load(generate_case(tmp_path / "g", 20, 30, seed=4))
     with_start = mo.solve(case)
-    monkeypatch.setattr(engine, "greedy_start", lambda form: None)
+    monkeypatch.setattr(engine, "_start", lambda form, options, objective: (None, 0.0))
     without = mo.solve(case)
     assert with_start.objective_value == without.objective_value or abs(with_start.objective_value - without.objective_value) <= 1e-3 * without.objective_value
     assert with_start.trajectory and with_start.trajectory[-1][3] <= 1e-3

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import numpy as np
+import pytest
 
 import measureopt as mo
 from benchmarks.generate import generate_case

@@ -18,8 +18,8 @@ from .formulation import (REQUIREMENTS, Formulation, benefit, benefit_floor, bui
 from .heuristics import greedy_portfolio, priced_floors, rens, rounded, with_programmes
 from .infeasibility import explain
 from .relaxation import BudgetRelaxation, core_case, picks_benefit_per_head, relax_budget
-from .solver import (PRESOLVE_MAX_COLUMNS, SMALL_MODEL_INTEGERS, Reuse, SolveResult, SolverSettings, Status,
-                     fixed_integer_duals, is_exact, polish_settings, polished, solve)
+from .solver import (PRESOLVE_MAX_COLUMNS, Reuse, SolveResult, SolverSettings, Status, fixed_integer_duals, is_exact,
+                     is_small, polish_settings, polished, solve)
 from .verify import Portfolio, Verified, population_gini, verify
 
 MAX_CUT_ROUNDS = 500
@@ -195,7 +195,7 @@ def _solved(form: Formulation, options: SolverSettings, objective: np.ndarray | 
     neither are its bounds). A Gini cap enforced by cuts, or by pairwise rows in a model of many
     integers, goes to `_gini_capped`; any other optimum but a core's is `solver.polished` (a
     core's is certified by the Lagrangian bound instead)."""
-    large = form.integrality.sum() > SMALL_MODEL_INTEGERS
+    large = not is_small(form)
     if needs_gini_cuts(form.case) or (large and form.cols.gini_pairs is not None):
         return _gini_capped(form, options, objective, greedy_start(form) if start is None and large else start, reuse, core)
     if start is None and large:
